@@ -1,0 +1,261 @@
+"""Bronze ingest: every raw object not yet in bronze.ingested_files becomes typed Delta rows.
+
+Run it with `flowlake run --config C --stages bronze`, or as a Spark application:
+`spark-submit jobs/flowlake/bronze/ingest.py --config C`.
+
+Extract lists raw_uri and keeps the objects whose (key, size, modification time) the manifest
+has not seen. Transform reads them through Spark (file:// or s3a://) and parses each one in a
+Python worker with pyarrow (`flowlake.readers`). Validate runs the bronze.flows and bronze.dns
+suites. Load writes bronze.flows, bronze.dns and bronze.quarantine, each in one Delta commit
+that replaces whatever rows those objects had (`replaceWhere source_object IN ...`), and only
+then merges the objects into the manifest. A crash anywhere re-runs to the same tables: the
+objects are still pending, and their rows are replaced, never appended twice. An object whose
+bytes equal an already ingested one (the same dump delivered under another key) is recorded
+in the manifest as a duplicate and adds no rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import posixpath
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from flowlake.config import Config, Source, load_config, source_for
+from flowlake.errors import PipelineStopped
+from flowlake.progress import Progress
+from flowlake.quality import check_table
+from flowlake.readers.objects import parse_object
+from flowlake.readers.records import (
+    DNS_SCHEMA, FLOW_SCHEMA, QUARANTINE_SCHEMA, ParsedObject, UnreadableObject, quarantine_rows,
+)
+from flowlake.session import build_session
+from flowlake.tables import merge_by_key, read_or_empty, replace_rows_of_objects
+
+OBJECT_SCHEMA = pa.schema([
+    ("size", pa.int64()), ("modification_time", pa.timestamp("us", tz="UTC")), ("sha256", pa.string()),
+    ("format", pa.string()), ("flow_rows", pa.int64()), ("dns_rows", pa.int64()),
+    ("quarantined_rows", pa.int64()), ("control_lines", pa.int64()), ("unreadable_reason", pa.string()),
+])
+
+# One wide schema for everything the parser emits, told apart by `kind`, so one pass over
+# the raw bytes feeds all four bronze tables.
+_UNION_FIELDS = {"kind": pa.string(), "source_object": pa.string()}
+for _schema in (FLOW_SCHEMA, DNS_SCHEMA, QUARANTINE_SCHEMA, OBJECT_SCHEMA):
+    for _field in _schema:
+        _UNION_FIELDS.setdefault(_field.name, _field.type)
+UNION_SCHEMA = pa.schema(list(_UNION_FIELDS.items()))
+
+
+def _with_source_object(schema: pa.Schema) -> list[str]:
+    names = [n for n in schema.names if n != "line_number"]
+    return names + ["source_object", "line_number"]
+
+
+FLOW_COLUMNS = _with_source_object(FLOW_SCHEMA)
+DNS_COLUMNS = _with_source_object(DNS_SCHEMA)
+QUARANTINE_COLUMNS = ["source_object", "line_number", "raw_line", "reason"]
+MANIFEST_SCHEMA = (from_arrow_schema(pa.schema([("source_object", pa.string())] + list(zip(OBJECT_SCHEMA.names, OBJECT_SCHEMA.types))))
+                   .add("duplicate_of", "string").add("ingested_at", "timestamp"))
+
+
+class QuarantineRateExceeded(PipelineStopped):
+    """Too large a share of a run's lines could not be parsed; nothing but quarantine was written."""
+
+
+@dataclass(frozen=True)
+class BronzeResult:
+    objects_seen: int
+    objects_new: int
+    duplicates: int
+    unreadable: int
+    flow_rows: int
+    dns_rows: int
+    quarantined_rows: int
+
+
+def relative_key(path: str, raw_uri: str) -> str:
+    """An object's key below raw_uri (`flows/pyongyang/2017-07-01.csv.gz`)."""
+    def bare(uri: str) -> str:
+        scheme, _, rest = uri.partition("://")
+        return rest.lstrip("/") if scheme == "file" else rest
+    return bare(path)[len(bare(raw_uri)):].lstrip("/")
+
+
+def _with_union_columns(table: pa.Table, kind: str, source_object: str) -> pa.RecordBatch:
+    n = table.num_rows
+    columns = []
+    for field in UNION_SCHEMA:
+        if field.name == "kind":
+            columns.append(pa.array([kind] * n, pa.string()))
+        elif field.name == "source_object":
+            columns.append(pa.array([source_object] * n, pa.string()))
+        elif field.name in table.column_names:
+            columns.append(table.column(field.name).combine_chunks())
+        else:
+            columns.append(pa.nulls(n, field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=UNION_SCHEMA)
+
+
+def parse_content(path: str, content: bytes, raw_uri: str, sources: tuple[Source, ...]) -> tuple[ParsedObject, str | None]:
+    """One object's bronze rows and, if it cannot be read at all, why (then it is one quarantine row)."""
+    key = relative_key(path, raw_uri)
+    source = source_for(sources, key)
+    exporter = posixpath.dirname(key) or "."
+    try:
+        return parse_object(key, content, source, exporter), None
+    except UnreadableObject as err:
+        reason = f"unreadable object: {err}"
+    except Exception as err:  # a parser bug must not lose the object: quarantine it whole, loudly
+        reason = f"parser error {type(err).__name__}: {err}"
+    whole = quarantine_rows(pa.nulls(1, pa.int64()), pa.nulls(1, pa.string()), reason)
+    return ParsedObject(format=source.format if source.format != "auto" else "unknown", quarantine=whole), reason
+
+
+def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...]):
+    for batch in batches:
+        for row in batch.to_pylist():
+            path, content = row["path"], row["content"]
+            parsed, unreadable = parse_content(path, content, raw_uri, sources)
+            for kind, table in (("flow", parsed.flows), ("dns", parsed.dns), ("quarantine", parsed.quarantine)):
+                for chunk in table.to_batches(max_chunksize=65536):
+                    yield _with_union_columns(pa.Table.from_batches([chunk]), kind, path)
+            summary = pa.table({
+                "size": [row["length"]], "modification_time": [row["modificationTime"]],
+                "sha256": [hashlib.sha256(content).hexdigest()], "format": [parsed.format],
+                "flow_rows": [parsed.flows.num_rows], "dns_rows": [parsed.dns.num_rows],
+                "quarantined_rows": [parsed.quarantine.num_rows], "control_lines": [parsed.control_lines],
+                "unreadable_reason": [unreadable],
+            }, schema=OBJECT_SCHEMA)
+            yield _with_union_columns(summary, "object", path)
+
+
+def parsed_rows(contents: DataFrame, raw_uri: str, sources: tuple[Source, ...]) -> DataFrame:
+    """Parse binaryFile rows (path, modificationTime, length, content) into the union schema."""
+    return contents.mapInArrow(lambda batches: _parse_batches(batches, raw_uri, sources),
+                               from_arrow_schema(UNION_SCHEMA))
+
+
+def duplicate_of(new_objects: list[dict], ingested: dict[str, str]) -> dict[str, str]:
+    """For each new object whose bytes were already ingested, the object it repeats.
+
+    `ingested` maps sha256 -> source_object of objects already in bronze. Among new objects
+    with equal bytes, the first by key is ingested and the others are its duplicates.
+    """
+    seen = dict(ingested)
+    duplicates = {}
+    for obj in sorted(new_objects, key=lambda o: o["source_object"]):
+        original = seen.get(obj["sha256"])
+        if original is not None and original != obj["source_object"]:
+            duplicates[obj["source_object"]] = original
+        else:
+            seen[obj["sha256"]] = obj["source_object"]
+    return duplicates
+
+
+def list_raw_objects(spark: SparkSession, raw_uri: str) -> DataFrame:
+    return (spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(raw_uri)
+            .select(F.col("path").alias("source_object"), F.col("length").alias("size"),
+                    F.col("modificationTime").alias("modification_time")))
+
+
+def pending_objects(listing: DataFrame, manifest: DataFrame) -> DataFrame:
+    """Objects whose key, size and modification time the manifest has not recorded."""
+    return listing.join(manifest.select("source_object", "size", "modification_time"),
+                        ["source_object", "size", "modification_time"], "left_anti")
+
+
+def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> BronzeResult:
+    paths = {name: config.table_uri("bronze", name) for name in ("flows", "dns", "quarantine", "ingested_files")}
+
+    with progress.stage("list") as stage:
+        manifest = read_or_empty(spark, paths["ingested_files"], MANIFEST_SCHEMA)
+        listing = list_raw_objects(spark, config.raw_uri).persist()
+        pending = sorted(r.source_object for r in pending_objects(listing, manifest).collect())
+        seen = listing.count()
+        listing.unpersist()
+        stage.done(objects=seen)
+    progress.say(f"{seen} objects under {config.raw_uri}, {len(pending)} new or changed")
+    if not pending:
+        return BronzeResult(seen, 0, 0, 0, 0, 0, 0)
+
+    with progress.stage("parse") as stage:
+        contents = spark.read.format("binaryFile").load(pending)
+        # Arrow batches of a few objects each keep a Python worker's memory bounded.
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(config.bronze.objects_per_task))
+        tasks = max(1, -(-len(pending) // config.bronze.objects_per_task))
+        union = parsed_rows(contents.repartition(tasks), config.raw_uri, config.sources)
+        union = union.persist(StorageLevel.MEMORY_AND_DISK)
+        objects = [r.asDict() for r in union.where("kind = 'object'")
+                   .select("source_object", *OBJECT_SCHEMA.names).collect()]
+        stage.done(objects=len(objects),
+                   rows=sum(o["flow_rows"] + o["dns_rows"] + o["quarantined_rows"] for o in objects))
+
+    ingested = {r.sha256: r.source_object for r in
+                manifest.where("duplicate_of IS NULL").where(~F.col("source_object").isin(pending))
+                .select("sha256", "source_object").collect()}
+    duplicates = duplicate_of(objects, ingested)
+    kept = [o for o in objects if o["source_object"] not in duplicates]
+    kept_rows = union.where(F.col("source_object").isin([o["source_object"] for o in kept]))
+    flows = kept_rows.where("kind = 'flow'").select(*FLOW_COLUMNS)
+    dns = kept_rows.where("kind = 'dns'").select(*DNS_COLUMNS)
+    quarantine = (kept_rows.where("kind = 'quarantine'").select(*QUARANTINE_COLUMNS)
+                  .withColumn("ingested_at", F.lit(run_time)))
+    result = BronzeResult(
+        objects_seen=seen, objects_new=len(objects), duplicates=len(duplicates),
+        unreadable=sum(1 for o in kept if o["unreadable_reason"]),
+        flow_rows=sum(o["flow_rows"] for o in kept), dns_rows=sum(o["dns_rows"] for o in kept),
+        quarantined_rows=sum(o["quarantined_rows"] for o in kept))
+
+    try:
+        lines = result.flow_rows + result.dns_rows + result.quarantined_rows
+        if lines and result.quarantined_rows / lines > config.bronze.max_quarantine_rate:
+            replace_rows_of_objects(quarantine, paths["quarantine"], pending)
+            raise QuarantineRateExceeded(
+                f"{result.quarantined_rows:,} of {lines:,} lines ({result.quarantined_rows / lines:.1%}) went to "
+                f"quarantine, above bronze.max_quarantine_rate {config.bronze.max_quarantine_rate:.1%} in "
+                f"{config.path}. Nothing was published; the reasons are in {paths['quarantine']}.")
+
+        with progress.stage("validate") as stage:
+            check_table(flows, "bronze.flows")
+            check_table(dns, "bronze.dns")
+            stage.done(objects=len(kept), rows=result.flow_rows + result.dns_rows)
+
+        with progress.stage("load") as stage:
+            # Data first, manifest last: a crash in between leaves the objects pending, and the
+            # re-run replaces their rows instead of adding them again.
+            replace_rows_of_objects(flows, paths["flows"], pending, partition_by="day")
+            replace_rows_of_objects(dns, paths["dns"], pending, partition_by="day")
+            replace_rows_of_objects(quarantine, paths["quarantine"], pending)
+            manifest_rows = spark.createDataFrame(
+                [{**o, "duplicate_of": duplicates.get(o["source_object"]), "ingested_at": run_time}
+                 for o in objects], MANIFEST_SCHEMA)
+            merge_by_key(manifest_rows, paths["ingested_files"], "source_object")
+            stage.done(objects=len(objects), rows=lines)
+    finally:
+        union.unpersist()
+    return result
+
+
+def main(argv: list[str] | None = None) -> BronzeResult:
+    parser = argparse.ArgumentParser(description="Ingest new raw objects into the bronze tables.")
+    parser.add_argument("--config", required=True, help="flowlake YAML config")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    progress = Progress("bronze")
+    spark = build_session(config, "flowlake-bronze")
+    try:
+        return run_bronze(spark, config, datetime.now(timezone.utc), progress)
+    finally:
+        spark.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""The flowlake YAML config: one file, every key but `monitored_ranges` defaulted.
+
+`load_config(path)` reads and checks it and returns a `Config`. Relative `file://` URIs
+(`file://./data/raw`) are resolved against the working directory. Secrets never appear
+here: the S3 settings name the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+FORMATS = ("auto", "nfdump_csv", "goflow2_json", "vpc_flow_log", "argus", "pdns_cof")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class MonitoredRange:
+    name: str
+    cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Settings for every raw object whose key, relative to raw_uri, starts with `prefix`."""
+
+    prefix: str
+    format: str = "auto"
+    timezone: str = "UTC"
+    sampling_rate: int | None = None
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Names of the environment variables holding the S3 endpoint and credentials."""
+
+    endpoint_env: str = "FLOWLAKE_S3_ENDPOINT"
+    access_key_env: str = "AWS_ACCESS_KEY_ID"
+    secret_key_env: str = "AWS_SECRET_ACCESS_KEY"
+    region: str = "us-east-1"
+
+    def endpoint(self) -> str | None:
+        return os.environ.get(self.endpoint_env) or None
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    # Sized for a 2-core, 24 GiB machine: 2x cores shuffle partitions keeps tasks busy
+    # without hundreds of tiny ones.
+    master: str = "local[2]"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = 4
+
+
+@dataclass(frozen=True)
+class BronzeSettings:
+    # A run fails when more than this share of a run's lines goes to quarantine.
+    max_quarantine_rate: float = 0.05
+    # Objects parsed per Spark task; bounds the memory one Python worker holds at once.
+    objects_per_task: int = 8
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    raw_uri: str
+    warehouse_uri: str
+    reports_uri: str
+    monitored_ranges: tuple[MonitoredRange, ...]
+    sources: tuple[Source, ...] = ()
+    s3: S3Settings = field(default_factory=S3Settings)
+    spark: SparkSettings = field(default_factory=SparkSettings)
+    bronze: BronzeSettings = field(default_factory=BronzeSettings)
+
+    def table_uri(self, layer: str, table: str) -> str:
+        """Where `<layer>.<table>` lives: `<warehouse_uri>/<layer>/<table>`."""
+        return f"{self.warehouse_uri}/{layer}/{table}"
+
+
+
+def source_for(sources: tuple[Source, ...], relative_key: str) -> Source:
+    """The source settings of an object, by the longest matching prefix."""
+    matches = [s for s in sources if relative_key.startswith(s.prefix)]
+    return max(matches, key=lambda s: len(s.prefix)) if matches else Source(prefix="")
+
+
+def resolve_uri(uri: str) -> str:
+    """Absolute form of a storage URI; `file://./x` and bare paths become `file:///abs/x`."""
+    uri = str(uri).rstrip("/")
+    if uri.startswith("s3a://") or uri.startswith("s3://"):
+        return "s3a://" + uri.split("://", 1)[1]
+    path = uri[len("file://"):] if uri.startswith("file://") else uri
+    return "file://" + str(Path(path).resolve())
+
+
+def _fail(path: str, message: str) -> ConfigError:
+    return ConfigError(f"{path}: {message}")
+
+
+def _ranges(path: str, raw) -> tuple[MonitoredRange, ...]:
+    if not raw:
+        raise _fail(path, "monitored_ranges is required and must list at least one range")
+    ranges = []
+    for i, item in enumerate(raw):
+        where = f"monitored_ranges[{i}]"
+        if not isinstance(item, dict) or not item.get("name") or not item.get("cidrs"):
+            raise _fail(path, f"{where} needs a name and a list of cidrs")
+        for cidr in item["cidrs"]:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError as err:
+                raise _fail(path, f"{where}: {cidr!r} is not a network address ({err})") from None
+        ranges.append(MonitoredRange(name=str(item["name"]), cidrs=tuple(item["cidrs"])))
+    return tuple(ranges)
+
+
+def _sources(path: str, raw) -> tuple[Source, ...]:
+    sources = []
+    for i, item in enumerate(raw or ()):
+        where = f"sources[{i}]"
+        unknown = set(item) - {"prefix", "format", "timezone", "sampling_rate"}
+        if unknown:
+            raise _fail(path, f"{where}: unknown keys {sorted(unknown)}")
+        source = Source(**item)
+        if source.format not in FORMATS:
+            raise _fail(path, f"{where}: format {source.format!r} is not one of {FORMATS}")
+        try:
+            ZoneInfo(source.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _fail(path, f"{where}: unknown timezone {source.timezone!r}") from None
+        sources.append(source)
+    return tuple(sources)
+
+
+def _section(path: str, raw: dict, key: str, cls):
+    values = raw.get(key) or {}
+    try:
+        return cls(**values)
+    except TypeError as err:
+        raise _fail(path, f"{key}: {err}") from None
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    path = str(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle) or {}
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    known = {"raw_uri", "warehouse_uri", "reports_uri", "monitored_ranges", "sources", "s3",
+             "spark", "bronze"}
+    unknown = set(raw) - known
+    if unknown:
+        raise _fail(path, f"unknown keys {sorted(unknown)}; known keys are {sorted(known)}")
+    return Config(
+        path=path,
+        raw_uri=resolve_uri(raw.get("raw_uri", "file://./data/raw")),
+        warehouse_uri=resolve_uri(raw.get("warehouse_uri", "file://./data/warehouse")),
+        reports_uri=resolve_uri(raw.get("reports_uri", "file://./data/reports")),
+        monitored_ranges=_ranges(path, raw.get("monitored_ranges")),
+        sources=_sources(path, raw.get("sources")),
+        s3=_section(path, raw, "s3", S3Settings),
+        spark=_section(path, raw, "spark", SparkSettings),
+        bronze=_section(path, raw, "bronze", BronzeSettings),
+    )

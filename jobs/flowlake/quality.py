@@ -1,0 +1,59 @@
+"""Great Expectations gates: one suite per table under expectations/, run before a publish.
+
+`check_table(df, "bronze.flows")` validates a Spark DataFrame with the suite in
+`expectations/bronze_flows.json` and raises `QualityGateFailed` naming each failed
+expectation, the table and how many rows failed it. Great Expectations is imported here
+only, when a gate runs, because its import alone takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+
+from flowlake.errors import PipelineStopped
+from flowlake.session import PROJECT_ROOT
+
+
+class QualityGateFailed(PipelineStopped):
+    """A table's new rows failed its expectation suite; nothing was published."""
+
+
+def suite_path(table: str) -> Path:
+    folder = Path(os.environ.get("FLOWLAKE_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"))
+    return folder / f"{table.replace('.', '_')}.json"
+
+
+def _failure_line(result) -> str:
+    config = result.expectation_config
+    details = result.result or {}
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id",)}
+    unexpected = details.get("unexpected_count")
+    count = f"{unexpected} of {details.get('element_count')} rows failed" if unexpected is not None else "failed"
+    return f"{config.type}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}): {count}"
+
+
+def check_table(df: DataFrame, table: str) -> int:
+    """Validate `df` with the suite of `table`; return how many expectations passed."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    spec = json.loads(suite_path(table).read_text())
+    context = gx.get_context(mode="ephemeral")
+    suite = context.suites.add(gx.ExpectationSuite(name=spec["name"]))
+    for expectation in spec["expectations"]:
+        suite.add_expectation_configuration(ExpectationConfiguration(type=expectation["type"],
+                                                                     kwargs=expectation["kwargs"]))
+    asset = context.data_sources.add_spark(name=f"{table}_source").add_dataframe_asset(name=table)
+    batch = asset.add_batch_definition_whole_dataframe(f"{table}_new_rows").get_batch(
+        batch_parameters={"dataframe": df})
+    results = batch.validate(suite)
+    failed = [r for r in results.results if not r.success]
+    if failed:
+        lines = "\n  ".join(_failure_line(r) for r in failed)
+        raise QualityGateFailed(f"quality gate for {table} failed {len(failed)} of "
+                                f"{len(results.results)} expectations; nothing was published:\n  {lines}")
+    return len(results.results)

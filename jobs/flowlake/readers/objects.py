@@ -1,0 +1,92 @@
+"""Turn one raw object's bytes into bronze rows: decompress, tell the format, parse.
+
+`parse_object(key, content, source, exporter)` is the single entry point. The format comes
+from config (`sources[].format`) or, on `auto`, from the first non-blank line. An object that
+cannot be read at all raises `UnreadableObject` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flowlake.config import Source
+from flowlake.readers.delimited import DELIMITED_FORMATS, NFDUMP_V1, NFDUMP_V2, parse_delimited
+from flowlake.readers.jsonlines import is_goflow2, is_pdns, parse_goflow2, parse_pdns
+from flowlake.readers.records import ParsedObject, UnreadableObject
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def decompressed(content: bytes) -> bytes:
+    """The object's bytes, gunzipped if they are gzip (every member of a multi-member file)."""
+    if not content.startswith(GZIP_MAGIC):
+        return content
+    parts, data = [], content
+    while data.startswith(GZIP_MAGIC):
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            parts.append(inflater.decompress(data))
+        except zlib.error as err:
+            raise UnreadableObject(f"corrupt gzip data: {err}") from None
+        if not inflater.eof:
+            raise UnreadableObject("truncated gzip: the compressed stream ends before its end marker")
+        data = inflater.unused_data
+    return b"".join(parts)
+
+
+def numbered_lines(text: str) -> tuple[pa.Array, pa.Array, int]:
+    """Non-blank lines, their 1-based line numbers, and how many blank lines were dropped."""
+    lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+    lines = pc.utf8_rtrim(lines, "\r")
+    numbers = pa.array(np.arange(1, len(lines) + 1, dtype=np.int64))
+    blank = pc.equal(pc.utf8_trim_whitespace(lines), "")
+    keep = pc.invert(blank)
+    lines, numbers = lines.filter(keep), numbers.filter(keep)
+    trailing_newline = 1 if text.endswith("\n") else 0
+    return pc.cast(lines, pa.string()), numbers, pc.sum(blank).as_py() - trailing_newline
+
+
+def detect_format(first_line: str) -> str:
+    """The format name a first line shows, or raise UnreadableObject."""
+    for fmt in DELIMITED_FORMATS:
+        if fmt.detects(first_line):
+            return fmt.name
+    if first_line.lstrip().startswith("{"):
+        try:
+            record = json.loads(first_line)
+        except ValueError:
+            record = {}
+        if isinstance(record, dict) and is_pdns(record):
+            return "pdns_cof"
+        if isinstance(record, dict) and is_goflow2(record):
+            return "goflow2_json"
+    raise UnreadableObject(f"unknown format: the first line does not match any supported format "
+                           f"(nfdump CSV, GoFlow2 JSON, VPC flow log, Argus, passive DNS COF): {first_line[:120]!r}")
+
+
+def parse_object(key: str, content: bytes, source: Source, exporter: str) -> ParsedObject:
+    """Parse one object. `key` is only for messages; `exporter` names it where the format does not."""
+    data = decompressed(content)
+    if not data.strip():
+        raise UnreadableObject("empty object: no lines after decompression")
+    # Invalid UTF-8 (binary junk) is kept visible as U+FFFD so its line can still be quarantined.
+    lines, numbers, blank = numbered_lines(data.decode("utf-8", errors="replace"))
+    fmt = source.format if source.format != "auto" else detect_format(lines[0].as_py())
+    if fmt in ("nfdump_csv", "argus", "vpc_flow_log"):
+        candidates = [f for f in DELIMITED_FORMATS if f.name == fmt]
+        delimited = next((f for f in candidates if f.detects(lines[0].as_py())), candidates[0])
+        if fmt == "nfdump_csv" and not delimited.detects(lines[0].as_py()):
+            raise UnreadableObject(f"{key}: configured as nfdump_csv but the header is neither "
+                                   f"{','.join(NFDUMP_V1.header[:5])}... nor {','.join(NFDUMP_V2.header[:5])}...")
+        parsed = parse_delimited(delimited, lines, numbers, source.timezone, exporter, source.sampling_rate)
+    elif fmt == "goflow2_json":
+        parsed = parse_goflow2(lines, numbers, exporter, source.sampling_rate)
+    else:
+        parsed = parse_pdns(lines, numbers)
+    parsed.control_lines += blank
+    return parsed

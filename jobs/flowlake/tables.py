@@ -1,0 +1,49 @@
+"""Delta table writes shared by every layer: create on first write, replace rows atomically.
+
+Every publish is one Delta commit, so readers see the old version or the new one, never a
+half-written table, and writing the same rows again changes nothing.
+"""
+
+from __future__ import annotations
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+
+def sql_string(value: str) -> str:
+    """A Spark SQL string literal for `value` (object keys may hold quotes or backslashes)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def table_exists(spark: SparkSession, path: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, path)
+
+
+def read_or_empty(spark: SparkSession, path: str, schema: StructType) -> DataFrame:
+    """The table at `path`, or an empty DataFrame of `schema` before its first write."""
+    if table_exists(spark, path):
+        return spark.read.format("delta").load(path)
+    return spark.createDataFrame([], schema)
+
+
+def replace_rows_of_objects(df: DataFrame, path: str, source_objects: list[str],
+                            partition_by: str | None = None) -> None:
+    """Make `df` the only rows of these source objects in the table, in one commit."""
+    writer = df.write.format("delta").mode("overwrite")
+    if not table_exists(df.sparkSession, path):
+        writer = writer.partitionBy(partition_by) if partition_by else writer
+        writer.save(path)
+        return
+    predicate = "source_object IN (" + ", ".join(sql_string(o) for o in source_objects) + ")"
+    writer.option("replaceWhere", predicate).save(path)
+
+
+def merge_by_key(df: DataFrame, path: str, key: str) -> None:
+    """Upsert `df` into the table on `key`, creating the table on first use."""
+    if not table_exists(df.sparkSession, path):
+        df.write.format("delta").mode("overwrite").save(path)
+        return
+    (DeltaTable.forPath(df.sparkSession, path).alias("t")
+     .merge(df.alias("n"), f"t.{key} = n.{key}")
+     .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
