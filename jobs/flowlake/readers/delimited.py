@@ -8,6 +8,8 @@ exporter version does not shift the others. Each format is one `DelimitedFormat`
 from __future__ import annotations
 
 import re
+
+import numpy as np
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -27,7 +29,7 @@ class DelimitedFormat:
     separator: str | None  # None: runs of whitespace
     columns: dict[str, tuple[str, FieldKind]]  # bronze field -> (header column, kind)
     optional: frozenset[str] = frozenset()  # fields that may be empty
-    end_marker: str | None = None  # a line that starts a trailer (nfdump's "Summary")
+    trailer: tuple[str, str] | None = None  # first two lines of a summary block (nfdump's)
     control_column: str | None = None  # records whose value here is in control_values carry no flow
     control_values: tuple[str, ...] = ()
     exporter_field: str | None = None  # a column naming the exporter, else the object's folder
@@ -45,6 +47,9 @@ class DelimitedFormat:
         return "comma-separated" if self.separator == "," else "space-separated"
 
 
+# nfdump ends its CSV with "Summary", a header line and one line of totals (absent with -q).
+NFDUMP_SUMMARY = ("Summary", "flows,bytes,packets,avg_bps,avg_pps,avg_bpp")
+
 NFDUMP_V1 = DelimitedFormat(
     name="nfdump_csv",
     header=tuple("ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,"
@@ -54,7 +59,7 @@ NFDUMP_V1 = DelimitedFormat(
     columns={"ts": ("ts", NFDUMP_TIME), "ts_end": ("te", NFDUMP_TIME), "src_ip": ("sa", IP),
              "dst_ip": ("da", IP), "src_port": ("sp", PORT), "dst_port": ("dp", PORT),
              "protocol": ("pr", PROTOCOL), "packets": ("ipkt", COUNT), "bytes": ("ibyt", COUNT)},
-    end_marker="Summary",
+    trailer=NFDUMP_SUMMARY,
 )
 
 NFDUMP_V2 = DelimitedFormat(
@@ -65,7 +70,7 @@ NFDUMP_V2 = DelimitedFormat(
              "protocol": ("proto", PROTOCOL), "src_ip": ("srcAddr", IP), "src_port": ("srcPort", PORT),
              "dst_ip": ("dstAddr", IP), "dst_port": ("dstPort", PORT),
              "packets": ("packets", COUNT), "bytes": ("bytes", COUNT)},
-    end_marker="Summary",
+    trailer=NFDUMP_SUMMARY,
 )
 
 ARGUS = DelimitedFormat(
@@ -107,6 +112,18 @@ def _split(fmt: DelimitedFormat, lines: pa.Array) -> pa.Array:
     return pc.split_pattern(lines, fmt.separator)
 
 
+def _trailer_lines(fmt: DelimitedFormat, lines: pa.Array) -> np.ndarray:
+    """True for the lines of every summary block (its two fixed lines and the totals line)."""
+    marks = np.zeros(len(lines), dtype=bool)
+    if fmt.trailer is None or len(lines) < 2:
+        return marks
+    starts = np.flatnonzero(pc.fill_null(pc.equal(lines[:-1], fmt.trailer[0]), False).to_numpy(zero_copy_only=False)
+                            & pc.fill_null(pc.equal(lines[1:], fmt.trailer[1]), False).to_numpy(zero_copy_only=False))
+    for offset in range(3):
+        marks[np.minimum(starts + offset, len(lines) - 1)] = True
+    return marks
+
+
 def parse_delimited(fmt: DelimitedFormat, lines: pa.Array, line_numbers: pa.Array,
                     timezone: str, exporter: str, sampling_rate: int | None) -> ParsedObject:
     """Parse the non-blank `lines` of one object (the first is the header, if it has one)."""
@@ -117,11 +134,13 @@ def parse_delimited(fmt: DelimitedFormat, lines: pa.Array, line_numbers: pa.Arra
     lines, line_numbers = lines[body_start:], line_numbers[body_start:]
     control = body_start
 
-    if fmt.end_marker:
-        marker_at = pc.index(lines, fmt.end_marker).as_py()
-        if marker_at >= 0:
-            control += len(lines) - marker_at
-            lines, line_numbers = lines[:marker_at], line_numbers[:marker_at]
+    not_data = _trailer_lines(fmt, lines)
+    if has_header:
+        # Concatenated dumps repeat the same header; a different header is quarantined.
+        not_data |= pc.fill_null(pc.equal(lines, first), False).to_numpy(zero_copy_only=False)
+    if not_data.any():
+        control += int(not_data.sum())
+        lines, line_numbers = lines.filter(pa.array(~not_data)), line_numbers.filter(pa.array(~not_data))
 
     missing = [col for col, _ in fmt.columns.values() if col not in header]
     if missing:

@@ -21,7 +21,6 @@ INT64_MAX_TEXT = str(2**63 - 1)
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"^{_OCTET}(\.{_OCTET}){{3}}$"
 _UINT = r"^[0-9]+$"
-_DECIMAL = r"^[0-9]+(\.[0-9]+)?$"
 
 PROTOCOL_NUMBERS = {
     "icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51,
@@ -181,10 +180,14 @@ class Seconds(FieldKind):
     """A non-negative duration in (fractional) seconds, as a microsecond duration."""
 
     def convert(self, values, timezone):
-        text = _matching(pc.utf8_trim_whitespace(values), _DECIMAL)
-        seconds = pc.cast(pc.if_else(pc.less_equal(pc.utf8_length(text), 16), text,
-                                     pa.scalar(None, text.type)), pa.float64())
-        return pc.cast(pc.cast(pc.multiply(seconds, 1e6), pa.int64()), pa.duration("us"))
+        # Whole and fractional digits are read as integers: float arithmetic would turn
+        # "1.001" s into 1001000.0000000001 us.
+        parts = pc.extract_regex(pc.utf8_trim_whitespace(values), r"^(?P<whole>[0-9]{1,12})(?:\.(?P<fraction>[0-9]+))?$")
+        whole = pc.cast(pc.struct_field(parts, "whole"), pa.int64())
+        fraction = pc.fill_null(pc.struct_field(parts, "fraction"), "")
+        fraction = pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, width=6, padding="0"), 0, 6)
+        micros = pc.add(pc.multiply(whole, 1_000_000), pc.cast(fraction, pa.int64()))
+        return pc.cast(micros, pa.duration("us"))
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,7 @@ def typed_columns(records: RawRecords, spec: dict[str, FieldKind], timezone: str
                   optional: frozenset[str] = frozenset()):
     """Typed columns for `spec` and one reason per record (null where the record is good).
 
-    `optional` fields may be missing (null) without making the record bad.
+    `optional` fields may be missing (null or blank) without making the record bad.
     """
     columns = {}
     reason = pa.nulls(len(records), pa.string())
@@ -231,6 +234,7 @@ def typed_columns(records: RawRecords, spec: dict[str, FieldKind], timezone: str
         columns[name] = typed
         bad = pc.is_null(typed)
         if name in optional:
-            bad = pc.and_(bad, pc.is_valid(values))
+            blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
+            bad = pc.and_(bad, pc.invert(blank))
         reason = pc.if_else(bad, _reason_text(name, kind, values), reason)
     return {name: columns[name] for name in spec}, reason

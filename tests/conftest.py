@@ -1,0 +1,53 @@
+"""Shared fixtures: one Spark session for the whole run, configs on tmp_path, the local S3 server.
+
+The S3 settings are test values set before Spark starts, so the session's S3A connector
+reads them; the local S3 server is started from infra/s3-server.sh and stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+S3_PORT = os.environ.setdefault("FLOWLAKE_S3_PORT", "5055")
+os.environ.setdefault("FLOWLAKE_S3_ENDPOINT", f"http://127.0.0.1:{S3_PORT}")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "flowlake-test-key")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "flowlake-test-secret")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def write_config(folder: Path, raw_uri: str | None = None, **extra) -> Path:
+    """A whole config for one test: raw and warehouse under `folder`, the default ranges."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config" / "flowlake.yaml").read_text())
+    config.update(raw_uri=raw_uri or f"file://{folder}/raw", warehouse_uri=f"file://{folder}/warehouse",
+                  reports_uri=f"file://{folder}/reports", spark={"driver_memory": "2g"})
+    config.update(extra)
+    path = folder / "flowlake.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from flowlake.config import load_config
+    from flowlake.session import build_session
+
+    session = build_session(load_config(ROOT / "config" / "flowlake.yaml"), "flowlake-tests")
+    session.conf.set("spark.sql.shuffle.partitions", "2")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    script = ROOT / "infra" / "s3-server.sh"
+    endpoint = subprocess.run([str(script), "start"], check=True, capture_output=True, text=True).stdout.strip()
+    yield endpoint
+    subprocess.run([str(script), "stop"], check=True)
