@@ -10,7 +10,7 @@ DEMO_END ?= 2017-07-14
 DEMO_FLOWS_PER_DAY ?= 20000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup demo test lock clean
+.PHONY: setup demo test lint lock clean
 
 setup: $(VENV)/.installed $(JARS)/.fetched
 
@@ -35,6 +35,9 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/python -m pyflakes jobs tests
 
 # Re-resolve infra/requirements.in into the exact lock (run after changing a pin).
 lock:

@@ -1,20 +1,23 @@
-"""The `flowlake` command: `flowlake generate ...` and `flowlake run ...`.
+"""The `flowlake` command.
 
-`flowlake generate --config C --start D --end D [--flows-per-day N] [--seed S]` writes
-synthetic dumps; `flowlake run --config C [--stages bronze]` processes every raw object not
-yet ingested. `flowlake <command> --help` tells each command's options.
+  flowlake generate --config C --start D --end D [--flows-per-day N] [--seed S]
+      write synthetic dumps with planted ground truth
+  flowlake run --config C [--stages bronze]
+      process every raw object not yet ingested
+  flowlake submit-args --config C
+      print the spark-submit arguments that give a job flowlake's Spark settings
+
+`flowlake <command> --help` tells each command's options.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
-from datetime import datetime, timezone
-
 from flowlake.config import ConfigError, load_config
 from flowlake.errors import PipelineStopped
-
-STAGES = ("bronze",)
+from flowlake.pipeline import STAGES, run_stages
 
 
 def run(argv: list[str]) -> int:
@@ -29,32 +32,24 @@ def run(argv: list[str]) -> int:
         parser.error(f"unknown stage(s) {', '.join(unknown)}; this version has: {', '.join(STAGES)}")
     config = load_config(args.config)
 
-    from flowlake.bronze.ingest import run_bronze
-    from flowlake.progress import Progress
-    from flowlake.session import build_session
-    from flowlake.tables import table_exists
+    run_stages(config, stages, "flowlake-run")
+    return 0
 
-    progress = Progress("run")
-    spark = build_session(config, "flowlake-run")
-    try:
-        result = run_bronze(spark, config, datetime.now(timezone.utc), progress)
-        lines = [f"objects: {result.objects_seen} seen, {result.objects_new} new, {result.duplicates} duplicate "
-                 f"deliveries, {result.unreadable} unreadable",
-                 f"this run: {result.flow_rows:,} flows, {result.dns_rows:,} DNS records, "
-                 f"{result.quarantined_rows:,} quarantined lines"]
-        for table in ("flows", "dns", "quarantine", "ingested_files"):
-            path = config.table_uri("bronze", table)
-            rows = spark.read.format("delta").load(path).count() if table_exists(spark, path) else 0
-            lines.append(f"bronze.{table:<15} {rows:>12,} rows  {path}")
-        progress.summary(lines)
-    finally:
-        spark.stop()
+
+def submit_args(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="flowlake submit-args",
+                                     description="Print spark-submit arguments for flowlake's Spark settings.")
+    parser.add_argument("--config", required=True)
+    args = parser.parse_args(argv)
+    from flowlake.session import spark_submit_args
+
+    print(shlex.join(spark_submit_args(load_config(args.config))))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"generate", "run"}
+    commands = {"generate", "run", "submit-args"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.strip(), file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -63,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             from flowlake.generate.dumps import main as generate_main
             generate_main(argv[1:])
             return 0
+        if argv[0] == "submit-args":
+            return submit_args(argv[1:])
         return run(argv[1:])
     except ConfigError as err:
         print(f"flowlake: config error: {err}", file=sys.stderr)

@@ -27,13 +27,21 @@ def suite_path(table: str) -> Path:
     return folder / f"{table.replace('.', '_')}.json"
 
 
+def _shown(value):
+    # GE stores bounds as floats: 65535.0 reads worse than the 65535 the suite says.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _failure_line(result) -> str:
     config = result.expectation_config
     details = result.result or {}
-    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id",)}
+    kwargs = ", ".join(f"{k}={_shown(v)!r}" for k, v in config.kwargs.items() if k != "batch_id")
     unexpected = details.get("unexpected_count")
-    count = f"{unexpected} of {details.get('element_count')} rows failed" if unexpected is not None else "failed"
-    return f"{config.type}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}): {count}"
+    if unexpected is None:
+        return f"{config.type}({kwargs}): failed"
+    examples = details.get("partial_unexpected_list") or []
+    sample = f", e.g. {examples[:3]}" if examples else ""
+    return f"{config.type}({kwargs}): {unexpected} of {details.get('element_count')} rows failed{sample}"
 
 
 def check_table(df: DataFrame, table: str) -> int:

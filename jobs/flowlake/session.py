@@ -64,6 +64,17 @@ def spark_conf(config: Config) -> dict[str, str]:
     return conf
 
 
+def spark_submit_args(config: Config) -> list[str]:
+    """The same settings as spark-submit arguments: a job submitted with them gets the session
+    `build_session` would build (the JVM must know the jars before it starts)."""
+    conf = spark_conf(config)
+    args = ["--master", config.spark.master, "--jars", conf.pop("spark.jars"),
+            "--driver-memory", conf.pop("spark.driver.memory")]
+    for key, value in conf.items():
+        args += ["--conf", f"{key}={value}"]
+    return args
+
+
 def _set_s3_credentials(session: SparkSession, config: Config) -> None:
     """Hand S3A the credentials from the environment variables the config names.
 

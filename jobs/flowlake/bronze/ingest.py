@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import posixpath
+import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -36,8 +37,7 @@ from flowlake.readers.objects import parse_object
 from flowlake.readers.records import (
     DNS_SCHEMA, FLOW_SCHEMA, QUARANTINE_SCHEMA, ParsedObject, UnreadableObject, quarantine_rows,
 )
-from flowlake.session import build_session
-from flowlake.tables import merge_by_key, read_or_empty, replace_rows_of_objects
+from flowlake.tables import merge_by_key, read_or_empty, replace_rows_of_objects, table_exists
 
 OBJECT_SCHEMA = pa.schema([
     ("size", pa.int64()), ("modification_time", pa.timestamp("us", tz="UTC")), ("sha256", pa.string()),
@@ -82,10 +82,12 @@ class BronzeResult:
 
 
 def relative_key(path: str, raw_uri: str) -> str:
-    """An object's key below raw_uri (`flows/pyongyang/2017-07-01.csv.gz`)."""
+    """An object's key below raw_uri (`flows/pyongyang/2017-07-01.csv.gz`).
+
+    Spark writes local paths as `file:/x` and config as `file:///x`: both lose the scheme.
+    """
     def bare(uri: str) -> str:
-        scheme, _, rest = uri.partition("://")
-        return rest.lstrip("/") if scheme == "file" else rest
+        return re.sub(r"^[a-z0-9]+:/*", "", uri)
     return bare(path)[len(bare(raw_uri)):].lstrip("/")
 
 
@@ -244,17 +246,26 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
     return result
 
 
+def summary_lines(spark: SparkSession, config: Config, result: BronzeResult) -> list[str]:
+    """The closing summary: what this run did, and where each bronze table is and how big."""
+    lines = [f"objects: {result.objects_seen} seen, {result.objects_new} new, {result.duplicates} duplicate "
+             f"deliveries, {result.unreadable} unreadable",
+             f"this run: {result.flow_rows:,} flows, {result.dns_rows:,} DNS records, "
+             f"{result.quarantined_rows:,} quarantined lines"]
+    for table in ("flows", "dns", "quarantine", "ingested_files"):
+        path = config.table_uri("bronze", table)
+        rows = spark.read.format("delta").load(path).count() if table_exists(spark, path) else 0
+        lines.append(f"bronze.{table:<15} {rows:>12,} rows  {path}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> BronzeResult:
     parser = argparse.ArgumentParser(description="Ingest new raw objects into the bronze tables.")
     parser.add_argument("--config", required=True, help="flowlake YAML config")
     args = parser.parse_args(argv)
-    config = load_config(args.config)
-    progress = Progress("bronze")
-    spark = build_session(config, "flowlake-bronze")
-    try:
-        return run_bronze(spark, config, datetime.now(timezone.utc), progress)
-    finally:
-        spark.stop()
+    from flowlake.pipeline import run_stages
+
+    return run_stages(load_config(args.config), ["bronze"], "flowlake-bronze")["bronze"]
 
 
 if __name__ == "__main__":

@@ -316,6 +316,7 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "records_by_format": {"nfdump_csv": sum(d["nfdump_records"] for d in days),
                               "goflow2_json": sum(d["goflow2_records"] for d in days)},
         "flows_by_day": {d["day"]: d["flows"] for d in days},
+        "records_by_day": {d["day"]: d["records"] for d in days},
         "monthly_by_range_and_category": monthly,
         "crossover_month": crossover,
         "overseas_countries": {c: v for c, v in sorted(countries.items())},

@@ -1,0 +1,30 @@
+"""The bronze job runs as a Spark application through spark-submit with flowlake's settings."""
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from flowlake.config import load_config
+from flowlake.generate.dumps import generate
+from flowlake.progress import Progress
+from flowlake.session import spark_submit_args
+from tests.conftest import ROOT, write_config
+
+pytestmark = pytest.mark.integration
+
+
+def test_bronze_job_runs_under_spark_submit(tmp_path):
+    config = load_config(write_config(tmp_path))
+    truth = generate(config, date(2017, 7, 1), date(2017, 7, 1), 500, 2, Progress("test"))
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run([str(bin_dir / "spark-submit"), *spark_submit_args(config),
+                           str(ROOT / "jobs" / "flowlake" / "bronze" / "ingest.py"), "--config", config.path],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"this run: {truth['records']:,} flows" in done.stderr
+    assert "bronze.flows" in done.stderr and config.table_uri("bronze", "flows") in done.stderr

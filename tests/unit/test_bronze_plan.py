@@ -1,0 +1,42 @@
+"""Bronze's bookkeeping without Spark: object keys, duplicate deliveries, SQL literals, settings."""
+
+from flowlake.bronze.ingest import duplicate_of, relative_key
+from flowlake.config import load_config
+from flowlake.session import spark_conf, spark_submit_args
+from flowlake.tables import sql_string
+from tests.conftest import ROOT
+
+
+def test_relative_key_strips_the_raw_uri_for_files_and_s3():
+    assert relative_key("file:/data/raw/flows/a.csv.gz", "file:///data/raw") == "flows/a.csv.gz"
+    assert relative_key("file:///data/raw/flows/a.csv.gz", "file:///data/raw") == "flows/a.csv.gz"
+    assert relative_key("s3a://lake/raw/dns/b.json", "s3a://lake/raw") == "dns/b.json"
+
+
+def test_an_object_with_the_bytes_of_an_ingested_one_is_its_duplicate():
+    new = [{"source_object": "raw/b", "sha256": "x"}, {"source_object": "raw/c", "sha256": "y"}]
+    assert duplicate_of(new, {"x": "raw/a"}) == {"raw/b": "raw/a"}
+
+
+def test_among_new_objects_with_equal_bytes_the_first_key_is_kept():
+    new = [{"source_object": "raw/z", "sha256": "x"}, {"source_object": "raw/m", "sha256": "x"},
+           {"source_object": "raw/q", "sha256": "q"}]
+    assert duplicate_of(new, {}) == {"raw/z": "raw/m"}
+
+
+def test_a_changed_object_under_the_same_key_is_not_its_own_duplicate():
+    assert duplicate_of([{"source_object": "raw/a", "sha256": "x"}], {"x": "raw/a"}) == {}
+
+
+def test_sql_string_escapes_quotes_and_backslashes():
+    assert sql_string("s3a://b/it's\\x") == "'s3a://b/it\\'s\\\\x'"
+
+
+def test_spark_settings_hold_no_credentials(monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak-this")
+    config = load_config(ROOT / "config" / "flowlake.yaml")
+    settings = spark_conf(config)
+    assert "do-not-leak-this" not in " ".join(spark_submit_args(config)) + str(settings)
+    assert settings["spark.sql.session.timeZone"] == "UTC"
+    assert settings["spark.sql.shuffle.partitions"] == "4"
+    assert "delta-spark" in settings["spark.jars"]

@@ -1,0 +1,60 @@
+"""The YAML config: defaults, the default ranges, and errors that name the file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from flowlake.config import ConfigError, Source, load_config, resolve_uri, source_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_default_config_holds_the_three_published_ranges():
+    config = load_config(ROOT / "config" / "flowlake.yaml")
+    assert [(r.name, r.cidrs) for r in config.monitored_ranges] == [
+        ("kp", ("175.45.176.0/22",)), ("china_netcom", ("210.52.109.0/24",)), ("satgate", ("77.94.35.0/24",))]
+    assert config.raw_uri == f"file://{Path.cwd() / 'data' / 'raw'}"
+    assert config.table_uri("bronze", "flows") == f"file://{Path.cwd() / 'data' / 'warehouse'}/bronze/flows"
+
+
+def test_only_monitored_ranges_is_required(tmp_path):
+    config = load_config(write(tmp_path, "monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\n"))
+    assert (config.spark.master, config.spark.shuffle_partitions, config.bronze.max_quarantine_rate) == ("local[2]", 4, 0.05)
+    assert config.sources == ()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("raw_uri: x\n", "monitored_ranges is required"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.1/8']}]\n", "monitored_ranges[0]: '10.0.0.1/8' is not a network"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nsources: [{prefix: x/, timezone: Mars/Base}]\n",
+     "sources[0]: unknown timezone 'Mars/Base'"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nsources: [{prefix: x/, format: pcap}]\n",
+     "sources[0]: format 'pcap' is not one of"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nwarehouse: x\n", "unknown keys ['warehouse']"),
+    ("monitored_ranges: [\n", "not valid YAML"),
+])
+def test_bad_config_names_the_file_and_the_key(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(str(path)) and message in str(err.value)
+
+
+def test_longest_source_prefix_wins():
+    sources = (Source(prefix="flows/", timezone="UTC"), Source(prefix="flows/pyongyang/", timezone="Asia/Pyongyang"))
+    assert source_for(sources, "flows/pyongyang/a.csv").timezone == "Asia/Pyongyang"
+    assert source_for(sources, "flows/other/a.csv").timezone == "UTC"
+    assert source_for(sources, "dns/a.json") == Source(prefix="")
+
+
+def test_uris_are_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_uri("file://./data/raw/") == f"file://{tmp_path}/data/raw"
+    assert resolve_uri("s3://bucket/raw") == "s3a://bucket/raw"
+    assert resolve_uri("/abs/path") == "file:///abs/path"
