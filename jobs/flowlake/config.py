@@ -66,6 +66,8 @@ class BronzeSettings:
     max_quarantine_rate: float = 0.05
     # Objects parsed per Spark task; bounds the memory one Python worker holds at once.
     objects_per_task: int = 8
+    # A flow record further than this from its dump's median day has a broken clock.
+    max_days_from_dump: int = 2
 
 
 @dataclass(frozen=True)

@@ -556,3 +556,23 @@ def test_configured_nfdump_format_with_another_header_is_unreadable():
 
     with pytest.raises(UnreadableObject, match="configured as nfdump_csv"):
         parse(content, format="nfdump_csv")
+
+
+def test_record_far_from_its_dumps_window_is_quarantined():
+    parsed = parse(text(NFDUMP_V1_HEADER,
+                        bad_nfdump_row(ts="2017-07-01 10:00:00", te="2017-07-01 10:00:01"),
+                        bad_nfdump_row(ts="2017-07-02 10:00:00", te="2017-07-02 10:00:01"),
+                        bad_nfdump_row(ts="2031-07-01 10:00:00", te="2031-07-01 10:00:01")))
+
+    assert parsed.flows.column("line_number").to_pylist() == [2, 3]
+    assert quarantined(parsed) == [
+        (4, "ts: 2031-07-01 10:00:00.000000Z is 5112 days from the dump's median day 2017-07-02; "
+            "the limit is 2 (bronze.max_days_from_dump)")]
+
+
+def test_pdns_record_ending_before_it_starts_is_quarantined():
+    line = '{"rrname": "a.example.", "rrtype": "A", "rdata": "192.0.2.1", "time_first": 1498867300, "time_last": 1498867200}'
+    parsed = parse(text(line))
+
+    assert parsed.dns.num_rows == 0
+    assert quarantined(parsed) == [(1, "time_last: the record ends before it starts")]

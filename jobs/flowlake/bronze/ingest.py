@@ -106,13 +106,14 @@ def _with_union_columns(table: pa.Table, kind: str, source_object: str) -> pa.Re
     return pa.RecordBatch.from_arrays(columns, schema=UNION_SCHEMA)
 
 
-def parse_content(path: str, content: bytes, raw_uri: str, sources: tuple[Source, ...]) -> tuple[ParsedObject, str | None]:
+def parse_content(path: str, content: bytes, raw_uri: str, sources: tuple[Source, ...],
+                  max_days_from_dump: int) -> tuple[ParsedObject, str | None]:
     """One object's bronze rows and, if it cannot be read at all, why (then it is one quarantine row)."""
     key = relative_key(path, raw_uri)
     source = source_for(sources, key)
     exporter = posixpath.dirname(key) or "."
     try:
-        return parse_object(key, content, source, exporter), None
+        return parse_object(key, content, source, exporter, max_days_from_dump), None
     except UnreadableObject as err:
         reason = f"unreadable object: {err}"
     except Exception as err:  # a parser bug must not lose the object: quarantine it whole, loudly
@@ -121,11 +122,11 @@ def parse_content(path: str, content: bytes, raw_uri: str, sources: tuple[Source
     return ParsedObject(format=source.format if source.format != "auto" else "unknown", quarantine=whole), reason
 
 
-def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...]):
+def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...], max_days_from_dump: int):
     for batch in batches:
         for row in batch.to_pylist():
             path, content = row["path"], row["content"]
-            parsed, unreadable = parse_content(path, content, raw_uri, sources)
+            parsed, unreadable = parse_content(path, content, raw_uri, sources, max_days_from_dump)
             for kind, table in (("flow", parsed.flows), ("dns", parsed.dns), ("quarantine", parsed.quarantine)):
                 for chunk in table.to_batches(max_chunksize=65536):
                     yield _with_union_columns(pa.Table.from_batches([chunk]), kind, path)
@@ -139,9 +140,9 @@ def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...]):
             yield _with_union_columns(summary, "object", path)
 
 
-def parsed_rows(contents: DataFrame, raw_uri: str, sources: tuple[Source, ...]) -> DataFrame:
+def parsed_rows(contents: DataFrame, raw_uri: str, sources: tuple[Source, ...], max_days_from_dump: int) -> DataFrame:
     """Parse binaryFile rows (path, modificationTime, length, content) into the union schema."""
-    return contents.mapInArrow(lambda batches: _parse_batches(batches, raw_uri, sources),
+    return contents.mapInArrow(lambda batches: _parse_batches(batches, raw_uri, sources, max_days_from_dump),
                                from_arrow_schema(UNION_SCHEMA))
 
 
@@ -193,7 +194,8 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
         # Arrow batches of a few objects each keep a Python worker's memory bounded.
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(config.bronze.objects_per_task))
         tasks = max(1, -(-len(pending) // config.bronze.objects_per_task))
-        union = parsed_rows(contents.repartition(tasks), config.raw_uri, config.sources)
+        union = parsed_rows(contents.repartition(tasks), config.raw_uri, config.sources,
+                            config.bronze.max_days_from_dump)
         union = union.persist(StorageLevel.MEMORY_AND_DISK)
         objects = [r.asDict() for r in union.where("kind = 'object'")
                    .select("source_object", *OBJECT_SCHEMA.names).collect()]

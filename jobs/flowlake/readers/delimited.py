@@ -19,7 +19,7 @@ from flowlake.readers.fields import (
     ARGUS_TIME, COUNT, EPOCH_SECONDS, IP, NFDUMP_TIME, PORT, PORT_OR_HEX, PROTOCOL, SECONDS,
     TEXT, FieldKind, RawRecords, typed_columns,
 )
-from flowlake.readers.records import ParsedObject, ends_before_start, flow_rows, quarantine_rows
+from flowlake.readers.records import ParsedObject, checked_flows, quarantine_rows
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,8 @@ def _trailer_lines(fmt: DelimitedFormat, lines: pa.Array) -> np.ndarray:
 
 
 def parse_delimited(fmt: DelimitedFormat, lines: pa.Array, line_numbers: pa.Array,
-                    timezone: str, exporter: str, sampling_rate: int | None) -> ParsedObject:
+                    timezone: str, exporter: str, sampling_rate: int | None,
+                    max_days_from_dump: int) -> ParsedObject:
     """Parse the non-blank `lines` of one object (the first is the header, if it has one)."""
     first = lines[0].as_py()
     has_header = fmt.starts_with_header(first)
@@ -169,15 +170,9 @@ def parse_delimited(fmt: DelimitedFormat, lines: pa.Array, line_numbers: pa.Arra
 
     spec = {field: kind for field, (_, kind) in fmt.columns.items()}
     columns, reason = typed_columns(records, spec, timezone, fmt.optional)
-    backwards = ends_before_start(columns)
-    if backwards is not None:
-        reason = pc.if_else(pc.and_(backwards, pc.is_null(reason)),
-                            "ts_end: the record ends before it starts", reason)
-    good = pc.is_null(reason)
-    flows = flow_rows({k: v.filter(good) for k, v in columns.items()}, records.line_number.filter(good),
-                      exporter=columns[fmt.exporter_field].filter(good) if fmt.exporter_field else exporter,
-                      sampling_rate=sampling_rate)
-    bad = pc.invert(good)
-    quarantined = quarantine_rows(records.line_number.filter(bad), records.raw_line.filter(bad), reason.filter(bad))
+    if fmt.exporter_field:
+        exporter = columns.pop(fmt.exporter_field)
+    flows, quarantined = checked_flows(columns, reason, records.line_number, records.raw_line, exporter,
+                                       sampling_rate, max_days_from_dump)
     return ParsedObject(format=fmt.name, flows=flows, control_lines=control,
                         quarantine=pa.concat_tables([bad_shape, quarantined]))

@@ -17,7 +17,7 @@ import pyarrow.json as pa_json
 from flowlake.readers.fields import (
     COUNT, EPOCH_NANOS, EPOCH_SECONDS, IP, PORT, PROTOCOL, TEXT, RawRecords, typed_columns,
 )
-from flowlake.readers.records import ParsedObject, dns_rows, ends_before_start, flow_rows, quarantine_rows
+from flowlake.readers.records import ParsedObject, checked_flows, dns_rows, quarantine_rows
 
 GOFLOW2_FIELDS = {
     "ts": ("time_flow_start_ns", EPOCH_NANOS), "ts_end": ("time_flow_end_ns", EPOCH_NANOS),
@@ -100,19 +100,8 @@ def _records_in_one_pass(lines: pa.Array, line_numbers: pa.Array, keys: list[str
     return RawRecords(line_number=line_numbers, raw_line=lines, fields=fields)
 
 
-def _split_good_bad(records: RawRecords, spec, timezone, optional):
-    columns, reason = typed_columns(records, spec, timezone, optional)
-    backwards = ends_before_start(columns)
-    if backwards is not None:
-        reason = pc.if_else(pc.and_(backwards, pc.is_null(reason)), "ts_end: the record ends before it starts", reason)
-    good = pc.is_null(reason)
-    bad = pc.invert(good)
-    quarantined = quarantine_rows(records.line_number.filter(bad), records.raw_line.filter(bad), reason.filter(bad))
-    return {k: v.filter(good) for k, v in columns.items()}, records.line_number.filter(good), quarantined
-
-
 def parse_goflow2(lines: pa.Array, line_numbers: pa.Array, exporter: str,
-                  sampling_rate: int | None) -> ParsedObject:
+                  sampling_rate: int | None, max_days_from_dump: int) -> ParsedObject:
     keys = [key for key, _ in GOFLOW2_FIELDS.values()]
     records = _records_in_one_pass(lines, line_numbers, keys)
     not_json = None
@@ -120,13 +109,14 @@ def parse_goflow2(lines: pa.Array, line_numbers: pa.Array, exporter: str,
         records, not_json = _records_line_by_line(lines, line_numbers, keys)
     spec = {field: kind for field, (_, kind) in GOFLOW2_FIELDS.items()}
     records.fields = {field: records.fields[key] for field, (key, _) in GOFLOW2_FIELDS.items()}
-    columns, numbers, quarantined = _split_good_bad(records, spec, "UTC", GOFLOW2_OPTIONAL)
+    columns, reason = typed_columns(records, spec, "UTC", GOFLOW2_OPTIONAL)
     # GoFlow2 writes sampling_rate 0 when the exporter did not say: fall back to config.
     reported = columns.pop("sampling_rate")
-    rate = pc.if_else(pc.fill_null(pc.greater(reported, 0), False), reported,
-                      pa.scalar(sampling_rate, pa.int64()))
-    flows = flow_rows(columns, numbers, exporter=pc.coalesce(columns.pop("exporter"), pa.scalar(exporter)),
-                      sampling_rate=rate)
+    rate = pc.if_else(pc.fill_null(pc.greater(reported, 0), False), reported, pa.scalar(sampling_rate, pa.int64()))
+    flows, quarantined = checked_flows(
+        columns, reason, records.line_number, records.raw_line,
+        exporter=pc.coalesce(columns.pop("exporter"), pa.scalar(exporter)), sampling_rate=rate,
+        max_days_from_dump=max_days_from_dump)
     parts = [quarantined] + ([not_json] if not_json is not None else [])
     return ParsedObject(format="goflow2_json", flows=flows, quarantine=pa.concat_tables(parts))
 
@@ -140,6 +130,11 @@ def parse_pdns(lines: pa.Array, line_numbers: pa.Array) -> ParsedObject:
     records.fields["rrtype"] = pc.utf8_upper(records.fields["rrtype"])
     records.fields["count"] = pc.coalesce(records.fields["count"], pa.scalar("1"))
     spec = {field: kind for field, (_, kind) in PDNS_FIELDS.items()}
-    columns, numbers, quarantined = _split_good_bad(records, spec, "UTC", frozenset())
-    return ParsedObject(format="pdns_cof", dns=dns_rows(columns, numbers),
+    columns, reason = typed_columns(records, spec, "UTC")
+    backwards = pc.fill_null(pc.less(columns["time_last"], columns["time_first"]), False)
+    reason = pc.if_else(pc.and_(backwards, pc.is_null(reason)), "time_last: the record ends before it starts", reason)
+    good, bad = pc.is_null(reason), pc.is_valid(reason)
+    quarantined = quarantine_rows(records.line_number.filter(bad), records.raw_line.filter(bad), reason.filter(bad))
+    return ParsedObject(format="pdns_cof",
+                        dns=dns_rows({k: v.filter(good) for k, v in columns.items()}, records.line_number.filter(good)),
                         quarantine=pa.concat_tables([quarantined, not_json]))

@@ -69,8 +69,10 @@ def detect_format(first_line: str) -> str:
                            f"(nfdump CSV, GoFlow2 JSON, VPC flow log, Argus, passive DNS COF): {first_line[:120]!r}")
 
 
-def parse_object(key: str, content: bytes, source: Source, exporter: str) -> ParsedObject:
-    """Parse one object. `key` is only for messages; `exporter` names it where the format does not."""
+def parse_object(key: str, content: bytes, source: Source, exporter: str,
+                 max_days_from_dump: int = 2) -> ParsedObject:
+    """Parse one object. `key` is only for messages; `exporter` names it where the format does not;
+    flow records further than `max_days_from_dump` days from the dump's median day are quarantined."""
     data = decompressed(content)
     if not data.strip():
         raise UnreadableObject("empty object: no lines after decompression")
@@ -83,9 +85,10 @@ def parse_object(key: str, content: bytes, source: Source, exporter: str) -> Par
         if fmt == "nfdump_csv" and not delimited.detects(lines[0].as_py()):
             raise UnreadableObject(f"{key}: configured as nfdump_csv but the header is neither "
                                    f"{','.join(NFDUMP_V1.header[:5])}... nor {','.join(NFDUMP_V2.header[:5])}...")
-        parsed = parse_delimited(delimited, lines, numbers, source.timezone, exporter, source.sampling_rate)
+        parsed = parse_delimited(delimited, lines, numbers, source.timezone, exporter, source.sampling_rate,
+                                 max_days_from_dump)
     elif fmt == "goflow2_json":
-        parsed = parse_goflow2(lines, numbers, exporter, source.sampling_rate)
+        parsed = parse_goflow2(lines, numbers, exporter, source.sampling_rate, max_days_from_dump)
     else:
         parsed = parse_pdns(lines, numbers)
     parsed.control_lines += blank

@@ -77,11 +77,37 @@ def flow_rows(columns: dict[str, pa.Array], line_number: pa.Array, exporter, sam
     ], schema=FLOW_SCHEMA)
 
 
-def ends_before_start(columns: dict[str, pa.Array]) -> pa.Array | None:
-    """True where a record's end precedes its start (a corrupt clock); None if it has no end."""
-    if "ts_end" not in columns:
-        return None
-    return pc.fill_null(pc.less(columns["ts_end"], columns["ts"]), False)
+def checked_flows(columns: dict[str, pa.Array], reason: pa.Array, line_number: pa.Array, raw_line: pa.Array,
+                  exporter, sampling_rate, max_days_from_dump: int) -> tuple[pa.Table, pa.Table]:
+    """Flow rows and quarantine rows after the checks that look at whole records.
+
+    `reason` holds each record's field-level problem (null if none). Then: a record must not
+    end before it starts, and must lie within `max_days_from_dump` days of the dump's median
+    day (a dump covers a window; a record years away from it is a broken clock).
+    """
+    if "ts_end" in columns:
+        backwards = pc.fill_null(pc.less(columns["ts_end"], columns["ts"]), False)
+        reason = pc.if_else(pc.and_(backwards, pc.is_null(reason)), "ts_end: the record ends before it starts", reason)
+    days = pc.cast(pc.cast(columns["ts"], pa.date32()), pa.int32())
+    good_days = days.filter(pc.is_null(reason))
+    if len(good_days):
+        median = pc.quantile(good_days, q=0.5, interpolation="lower")[0].as_py()
+        distance = pc.abs(pc.subtract(days, median))
+        far = pc.fill_null(pc.greater(distance, max_days_from_dump), False)
+        median_day = pa.array([median], pa.int32()).cast(pa.date32())[0].as_py()
+        far_reason = pc.binary_join_element_wise(
+            "ts: ", pc.cast(columns["ts"], pa.string()), " is ", pc.cast(distance, pa.string()),
+            f" days from the dump's median day {median_day}; the limit is {max_days_from_dump} "
+            f"(bronze.max_days_from_dump)", "")
+        reason = pc.if_else(pc.and_(far, pc.is_null(reason)), far_reason, reason)
+    good = pc.is_null(reason)
+    if isinstance(exporter, (pa.Array, pa.ChunkedArray)):
+        exporter = exporter.filter(good)
+    if isinstance(sampling_rate, (pa.Array, pa.ChunkedArray)):
+        sampling_rate = sampling_rate.filter(good)
+    flows = flow_rows({k: v.filter(good) for k, v in columns.items()}, line_number.filter(good), exporter, sampling_rate)
+    bad = pc.invert(good)
+    return flows, quarantine_rows(line_number.filter(bad), raw_line.filter(bad), reason.filter(bad))
 
 
 def dns_rows(columns: dict[str, pa.Array], line_number: pa.Array) -> pa.Table:

@@ -1,0 +1,97 @@
+"""The versioned service catalog (jobs/flowlake/reference/catalog.yaml) as rule tables.
+
+`load_catalog()` reads and checks the YAML; `Catalog.*_rules(spark)` give the small
+DataFrames silver joins against: domain suffixes, address prefixes, ports, crypto and local
+resource rules. The YAML's header explains the priorities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from flowlake.silver.addresses import prefix_table
+
+CATALOG_PATH = Path(__file__).resolve().parents[1] / "reference" / "catalog.yaml"
+CATEGORIES = ("western_social", "chinese_services", "streaming", "gaming", "crypto", "anonymity", "search", "other")
+LOCAL_KINDS = ("news", "government_national", "government_district", "government_municipal", "education")
+UNCLASSIFIED = "unclassified"
+
+
+class CatalogError(ValueError):
+    """The catalog file breaks a rule; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: str
+    raw: dict
+
+    def services(self) -> list[dict]:
+        return self.raw["services"]
+
+    def global_infrastructure(self) -> list[str]:
+        return [s["name"] for s in self.services() if s.get("global_infrastructure")]
+
+    def domain_rules(self, spark: SparkSession) -> DataFrame:
+        """suffix -> service, category, and local resource and pool facts, one row per suffix."""
+        rows: dict[str, dict] = {}
+        for s in self.services():
+            for domain in s.get("domains", []):
+                rows.setdefault(domain, {})["service"] = s["name"]
+                rows[domain]["category"] = s["category"]
+        for coin, spec in self.raw["crypto"]["coins"].items():
+            for domain in spec["pool_domains"]:
+                rows.setdefault(domain, {})["pool_coin"] = coin
+        local = self.raw["local_resources"]
+        for entry in local["domains"]:
+            rows.setdefault(entry["domain"], {}).update(local_kind=entry["kind"], local_country=entry["country"])
+        for entry in local.get("education_domains", []):
+            rows.setdefault(entry["domain"], {}).update(local_kind="education", local_country=entry["country"])
+        for entry in local["suffixes"]:
+            # Under a registry suffix the organisation is one label more (iitd.ac.in).
+            rows.setdefault(entry["suffix"], {}).update(local_kind=entry["kind"], registry_suffix=True)
+        schema = T.StructType([T.StructField(n, T.StringType()) for n in
+                               ("suffix", "service", "category", "pool_coin", "local_kind", "local_country")]
+                              + [T.StructField("registry_suffix", T.BooleanType())])
+        return spark.createDataFrame(
+            [(suffix, r.get("service"), r.get("category"), r.get("pool_coin"), r.get("local_kind"),
+              r.get("local_country"), bool(r.get("registry_suffix"))) for suffix, r in sorted(rows.items())], schema)
+
+    def prefix_rules(self, spark: SparkSession) -> DataFrame:
+        schema = T.StructType([T.StructField("prefix_service", T.StringType()),
+                               T.StructField("prefix_category", T.StringType())])
+        return prefix_table(spark, [(cidr, {"prefix_service": s["name"], "prefix_category": s["category"]})
+                                    for s in self.services() for cidr in s.get("prefixes", [])], schema)
+
+    def port_rules(self, spark: SparkSession) -> DataFrame:
+        return spark.createDataFrame(
+            [(p["port"], p["protocol"], p["service"], p["category"]) for p in self.raw["ports"]],
+            "port_rule_port int, port_rule_protocol int, port_service string, port_category string")
+
+    def crypto_port_rules(self, spark: SparkSession) -> DataFrame:
+        """(port, coin, role) for p2p and rpc ports; pools are told by hostname and stratum port."""
+        rows = [(port, coin, role) for coin, spec in self.raw["crypto"]["coins"].items()
+                for role, key in (("p2p", "p2p_ports"), ("rpc", "rpc_ports")) for port in spec[key]]
+        return spark.createDataFrame(rows, "crypto_port int, port_coin string, port_role string")
+
+    def stratum_ports(self) -> list[int]:
+        return list(self.raw["crypto"]["stratum_ports"])
+
+
+def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+    raw = yaml.safe_load(path.read_text())
+    for s in raw["services"]:
+        if s["category"] not in CATEGORIES:
+            raise CatalogError(f"{path}: service {s['name']}: category {s['category']!r} is not one of {CATEGORIES}")
+    for p in raw["ports"]:
+        if p["category"] not in CATEGORIES:
+            raise CatalogError(f"{path}: port rule {p}: category is not one of {CATEGORIES}")
+    for entry in raw["local_resources"]["domains"] + raw["local_resources"]["suffixes"]:
+        if entry["kind"] not in LOCAL_KINDS:
+            raise CatalogError(f"{path}: local resource {entry}: kind is not one of {LOCAL_KINDS}")
+    return Catalog(version=str(raw["version"]), raw=raw)
