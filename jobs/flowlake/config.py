@@ -71,6 +71,16 @@ class BronzeSettings:
 
 
 @dataclass(frozen=True)
+class SilverSettings:
+    # Offline geolocation package: iptocc (RIR delegations) or geoip2fast (GeoLite2-derived).
+    geo_source: str = "iptocc"
+
+    def __post_init__(self):
+        if self.geo_source not in ("iptocc", "geoip2fast"):
+            raise TypeError(f"geo_source {self.geo_source!r} is not one of iptocc, geoip2fast")
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     raw_uri: str
@@ -81,6 +91,7 @@ class Config:
     s3: S3Settings = field(default_factory=S3Settings)
     spark: SparkSettings = field(default_factory=SparkSettings)
     bronze: BronzeSettings = field(default_factory=BronzeSettings)
+    silver: SilverSettings = field(default_factory=SilverSettings)
 
     def table_uri(self, layer: str, table: str) -> str:
         """Where `<layer>.<table>` lives: `<warehouse_uri>/<layer>/<table>`."""
@@ -160,7 +171,7 @@ def load_config(path: str | os.PathLike) -> Config:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     known = {"raw_uri", "warehouse_uri", "reports_uri", "monitored_ranges", "sources", "s3",
-             "spark", "bronze"}
+             "spark", "bronze", "silver"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown keys {sorted(unknown)}; known keys are {sorted(known)}")
@@ -174,4 +185,5 @@ def load_config(path: str | os.PathLike) -> Config:
         s3=_section(path, raw, "s3", S3Settings),
         spark=_section(path, raw, "spark", SparkSettings),
         bronze=_section(path, raw, "bronze", BronzeSettings),
+        silver=_section(path, raw, "silver", SilverSettings),
     )

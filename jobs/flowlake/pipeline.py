@@ -12,11 +12,12 @@ from flowlake.config import Config
 from flowlake.progress import Progress
 from flowlake.session import build_session
 
-STAGES = ("bronze",)
+STAGES = ("bronze", "silver")
 
 
 def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
-    from flowlake.bronze.ingest import run_bronze, summary_lines
+    from flowlake.bronze import ingest
+    from flowlake.silver import build
 
     progress = Progress(app_name.removeprefix("flowlake-"))
     spark = build_session(config, app_name)
@@ -24,9 +25,12 @@ def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
     try:
         # The run's one clock reading: stages stamp rows with it, never with their own now().
         run_time = datetime.now(timezone.utc)
-        if "bronze" in stages:
-            results["bronze"] = run_bronze(spark, config, run_time, progress)
-        progress.summary(summary_lines(spark, config, results["bronze"]))
+        lines = []
+        for name, module in (("bronze", ingest), ("silver", build)):
+            if name in stages:
+                results[name] = getattr(module, f"run_{name}")(spark, config, run_time, progress)
+                lines += module.summary_lines(spark, config, results[name])
+        progress.summary(lines)
     finally:
         spark.stop()
     return results

@@ -51,6 +51,8 @@ def spark_conf(config: Config) -> dict[str, str]:
         # Listing a few hundred raw paths should not start a distributed listing job.
         "spark.sql.sources.parallelPartitionDiscovery.threshold": "4096",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Every table keeps a change feed: silver and gold rebuild only the days that changed.
+        "spark.databricks.delta.properties.defaults.enableChangeDataFeed": "true",
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.fs.s3a.aws.credentials.provider":
             "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider,"

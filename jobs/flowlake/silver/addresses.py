@@ -22,9 +22,9 @@ MIN_PREFIX_LENGTH = 8  # a shorter prefix would fan out to more than 256 buckets
 # pad every group to 4 hex digits. IPv4 becomes its 32-bit number in hex.
 _IP_KEY_SQL = """
 CASE
-  WHEN {ip} RLIKE '^[0-9]{{1,3}}(\\\\.[0-9]{{1,3}}){{3}}$' THEN concat('4', lpad(hex(
+  WHEN {ip} RLIKE '^[0-9]{{1,3}}(\\\\.[0-9]{{1,3}}){{3}}$' THEN concat('4', lpad(lower(hex(
       cast(split({ip}, '\\\\.')[0] AS BIGINT) * 16777216 + cast(split({ip}, '\\\\.')[1] AS BIGINT) * 65536
-    + cast(split({ip}, '\\\\.')[2] AS BIGINT) * 256 + cast(split({ip}, '\\\\.')[3] AS BIGINT)), 8, '0'))
+    + cast(split({ip}, '\\\\.')[2] AS BIGINT) * 256 + cast(split({ip}, '\\\\.')[3] AS BIGINT))), 8, '0'))
   WHEN {ip} LIKE '%:%' THEN concat('6', lower(concat_ws('', transform(
       concat(
         CASE WHEN split({ip}, '::')[0] = '' THEN array() ELSE split(split({ip}, '::')[0], ':') END,
