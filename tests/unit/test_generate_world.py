@@ -1,0 +1,32 @@
+"""The generator's world agrees with the reference data later layers classify it by."""
+
+import ipaddress
+
+import pytest
+
+from flowlake.generate.dumps import WORLD, world_destinations
+from flowlake.silver.catalog import load_catalog
+
+
+@pytest.mark.parametrize("source", ["iptocc", "geoip2fast"])
+def test_overseas_sites_are_in_their_country_in_both_geo_databases(source):
+    from flowlake.silver.geo import _lookup
+
+    overseas = [d for d in world_destinations() if d.kind == "overseas"]
+    ips = [ip for d in overseas for ip in d.ips]
+    expected = [d.name for d in overseas for _ in d.ips]
+    assert _lookup(source)(ips) == expected
+
+
+def test_every_world_service_is_a_catalog_service_with_its_domains_and_prefixes():
+    catalog = {s["name"]: s for s in load_catalog().services()}
+    for service in WORLD["services"]:
+        if service["name"] == "dns":
+            continue  # public resolvers are catalogued as public_dns by prefix only
+        entry = catalog[service["name"]]
+        assert entry["category"] == service["category"]
+        assert set(service["domains"]) <= set(entry.get("domains", []))
+        for prefix in service["prefixes"]:
+            network = ipaddress.ip_network(prefix)
+            assert any(network.subnet_of(ipaddress.ip_network(p)) for s in catalog.values()
+                       for p in s.get("prefixes", []) if ipaddress.ip_network(p).version == network.version), prefix
