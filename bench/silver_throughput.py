@@ -89,8 +89,8 @@ def timed(cmd: list[str], cwd: Path, log: Path, echo: str | None = None) -> dict
         reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)
         reader.start()
         for line in proc.stderr:
-            err.write(line)
             lines.append((time.monotonic() - started, line.rstrip("\n")))
+            err.write(f"{lines[-1][0]:7.1f}s {line}")
             if echo and line.startswith(echo):
                 print("   ", line.rstrip(), file=sys.stderr, flush=True)
         reader.join()
@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = duck_rows["nfdump_rows"] + duck_rows["goflow2_rows"]
     silver_fps = stages["silver_input_flows"] / silver_s if silver_s else 0.0
     after = run["seconds"] - stages["last_stage_end_s"]  # closing summary: table counts, session stop
+    between = stages["last_stage_end_s"] - stages["startup_s"] - bronze_s - silver_s  # bronze summary, setup
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"nproc": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
         "silver_input_flows": stages["silver_input_flows"], "silver_flows_per_s": round(silver_fps),
         "flowlake_total_s": round(run["seconds"], 1), "flowlake_peak_rss_mib": run["peak_rss"] >> 20,
         "flowlake_startup_s": round(stages["startup_s"], 1), "flowlake_after_stages_s": round(after, 1),
+        "flowlake_between_stages_s": round(between, 1),
         "ratio_bronze_to_duckdb": round(bronze_s / duck["seconds"], 1),
         "ratio_silver_to_duckdb": round(silver_s / duck["seconds"], 1),
         "ratio_total_to_duckdb": round(run["seconds"] / duck["seconds"], 1),
@@ -208,8 +210,9 @@ def main(argv: list[str] | None = None) -> dict:
         ("bronze, s", f"{bronze_s:.1f}  " + ", ".join(f"{k} {v:.1f}" for k, v in stages["bronze"].items())),
         ("silver, s", f"{silver_s:.1f}  " + ", ".join(f"{k} {v:.1f}" for k, v in stages["silver"].items())),
         ("silver flows/s", f"{silver_fps:,.0f}  ({stages['silver_input_flows']:,} bronze flows in)"),
-        ("flowlake total (process), s", f"{run['seconds']:.1f}  (start {stages['startup_s']:.1f}, after stages "
-                                        f"{after:.1f}; peak RSS {result['flowlake_peak_rss_mib']:,} MiB)"),
+        ("flowlake total (process), s", f"{run['seconds']:.1f}  (start {stages['startup_s']:.1f}, between stages "
+                                        f"{between:.1f}, after {after:.1f}; "
+                                        f"peak RSS {result['flowlake_peak_rss_mib']:,} MiB)"),
         ("ratio to DuckDB", f"bronze {result['ratio_bronze_to_duckdb']}x, silver {result['ratio_silver_to_duckdb']}x,"
                             f" total {result['ratio_total_to_duckdb']}x"),
         ("load average before / after", f"{load_before[0]:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"),

@@ -60,7 +60,8 @@ def test_ip_key_is_null_for_text_that_is_not_an_address(spark):
 
 
 @pytest.mark.xfail(strict=True, reason="BUG ip_key: dotted quads with an octet > 255 get a key (lpad truncates "
-                                        "the overflowing hex), e.g. '256.1.1.1' -> '410101010'; should be null")
+                                        "the overflowing hex), e.g. '256.1.1.1' -> '410001010', the key of "
+                                        "16.0.16.16; should be null")
 def test_ip_key_is_null_for_an_ipv4_octet_above_255(spark):
     assert spark_keys(spark, ["256.1.1.1", "999.999.999.999"]) == {"256.1.1.1": None, "999.999.999.999": None}
 

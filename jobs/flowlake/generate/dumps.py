@@ -39,6 +39,10 @@ WORLD = yaml.safe_load((Path(__file__).with_name("world.yaml")).read_text())
 NFDUMP_PREFIX, GOFLOW2_PREFIX, DNS_PREFIX = "flows/pyongyang/", "flows/goflow2/", "dns/"
 GOFLOW2_SHARE = 0.3  # of each day's records; the rest are nfdump's
 REPLY_SHARE = 0.05  # outbound flows that the exporter also reports in reverse
+SCANNER_SHARE = 0.02  # inbound probes from scanners, on top of each day's flows
+TRANSIT_SHARE = 0.01  # records between two outside addresses, which silver must drop
+SCANNER_PREFIX, TRANSIT_PREFIX = "193.32.160.0/24", "203.0.113.0/24"
+SCANNED_PORTS = np.array([22, 23, 445, 3389])
 HOSTS_PER_RANGE = 24
 IPS_PER_PREFIX = 6
 # Busy 09:00-21:00 local on weekdays (DOMAIN.md); weekends carry 60% of a weekday's flows.
@@ -125,6 +129,36 @@ def shifted_weight(d: Destination, progress: float) -> float:
     return d.weight
 
 
+def _scanner_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Inbound probes: outside scanners to internal hosts' remote-access ports."""
+    k = int(n * SCANNER_SHARE)
+    scanners = np.array(_ips([SCANNER_PREFIX], 16, "scanner"), dtype=object)
+    host_index = rng.integers(0, len(hosts), size=k)
+    return {
+        "src_ip": scanners[rng.integers(0, len(scanners), size=k)],
+        "range_name": np.array([h[0] for h in hosts], dtype=object)[host_index],
+        "dst_ip": np.array([h[1] for h in hosts], dtype=object)[host_index],
+        "src_port": rng.integers(32768, 61000, size=k), "dst_port": SCANNED_PORTS[rng.integers(0, 4, size=k)],
+        "protocol": np.full(k, 6), "kind": np.full(k, "scanner", dtype=object),
+        "name": np.full(k, "scanner", dtype=object), "category": np.full(k, "other", dtype=object),
+        "detail": np.full(k, "", dtype=object), "domain": np.full(k, "", dtype=object),
+    }
+
+
+def _transit_records(rng, ip_table, n: int) -> dict:
+    """Records between two outside addresses (an exporter sees more than the monitored ranges)."""
+    k = int(n * TRANSIT_SHARE)
+    sources = np.array(_ips([TRANSIT_PREFIX], 16, "transit"), dtype=object)
+    return {
+        "src_ip": sources[rng.integers(0, len(sources), size=k)], "range_name": np.full(k, "", dtype=object),
+        "dst_ip": ip_table.ravel()[rng.integers(0, ip_table.size, size=k)],
+        "src_port": rng.integers(32768, 61000, size=k), "dst_port": np.full(k, 443),
+        "protocol": np.full(k, 6), "kind": np.full(k, "transit", dtype=object),
+        "name": np.full(k, "transit", dtype=object), "category": np.full(k, "other", dtype=object),
+        "detail": np.full(k, "", dtype=object), "domain": np.full(k, "", dtype=object),
+    }
+
+
 @dataclass(frozen=True)
 class DayPlan:
     day: date
@@ -159,6 +193,8 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict]]:
         "detail": np.array([d.detail for d in destinations], dtype=object)[choice],
         "domain": np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice],
     }
+    extras = [_scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n)]
+    columns = {key: np.concatenate([columns[key]] + [extra[key] for extra in extras]) for key in columns}
     mining = []
     for plan_m in miners(config):
         if plan.progress < plan_m["starts_at"]:
@@ -271,10 +307,14 @@ def _write_day(args) -> dict:
     }
     for key, body in objects.items():
         write_object(f"{config.raw_uri}/{key}", gzip.compress(body, compresslevel=1), config.s3, client)
-    truth = records.group_by(["range_name", "kind", "name", "category", "detail"]).aggregate(
+    monitored = pc.not_equal(records["kind"], "transit")
+    truth = records.filter(monitored).group_by(["range_name", "kind", "name", "category", "detail"]).aggregate(
         [("bytes", "sum"), ([], "count_all")])
-    return {"day": stamp, "flows": records.num_rows, "records": nfdump_records.num_rows + int(goflow.sum()),
-            "replies": reversed_part.num_rows, "nfdump_records": nfdump_records.num_rows,
+    transit_replies = pc.sum(pc.equal(reversed_part["kind"], "transit")).as_py() or 0
+    transit = pc.sum(pc.invert(monitored)).as_py() or 0
+    return {"day": stamp, "flows": records.num_rows - transit, "records": nfdump_records.num_rows + int(goflow.sum()),
+            "replies": reversed_part.num_rows - transit_replies, "unmonitored": transit + transit_replies,
+            "nfdump_records": nfdump_records.num_rows,
             "goflow2_records": int(goflow.sum()), "groups": truth.to_pylist(), "mining": mining}
 
 
@@ -313,6 +353,7 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "seed": seed, "start": days[0]["day"], "end": days[-1]["day"],
         "flows": sum(d["flows"] for d in days), "records": sum(d["records"] for d in days),
         "reply_duplicates": sum(d["replies"] for d in days),
+        "unmonitored_records": sum(d["unmonitored"] for d in days),
         "records_by_format": {"nfdump_csv": sum(d["nfdump_records"] for d in days),
                               "goflow2_json": sum(d["goflow2_records"] for d in days)},
         "flows_by_day": {d["day"]: d["flows"] for d in days},
