@@ -37,15 +37,6 @@ def version(spark, config, table):
     return DeltaTable.forPath(spark, config.table_uri("bronze", table)).history(1).collect()[0].version
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    """Two generated days in a raw folder; tests copy it so each starts from the same dumps."""
-    folder = tmp_path_factory.mktemp("generated")
-    config = load_config(write_config(folder))
-    truth = generate(config, date(2017, 7, 1), date(2017, 7, 2), 1500, 11, Progress("test"))
-    return folder / "raw", truth
-
-
 def fresh_lake(tmp_path, generated, **extra):
     raw, truth = generated
     shutil.copytree(raw, tmp_path / "raw")

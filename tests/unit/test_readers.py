@@ -576,3 +576,16 @@ def test_pdns_record_ending_before_it_starts_is_quarantined():
 
     assert parsed.dns.num_rows == 0
     assert quarantined(parsed) == [(1, "time_last: the record ends before it starts")]
+
+
+def test_pdns_address_records_are_canonical_and_must_hold_an_address():
+    lines = [
+        '{"rrname": "v6.example.", "rrtype": "AAAA", "rdata": "2001:DB8:0::1", "time_first": 1498867200, "time_last": 1498867300}',
+        '{"rrname": "bad.example.", "rrtype": "A", "rdata": "not-an-ip", "time_first": 1498867200, "time_last": 1498867300}',
+        '{"rrname": "alias.example.", "rrtype": "CNAME", "rdata": "Target.Example.", "time_first": 1498867200, "time_last": 1498867300}',
+    ]
+    parsed = parse(text(*lines))
+
+    assert parsed.dns.column("rdata").to_pylist() == ["2001:db8::1", "target.example"]
+    assert quarantined(parsed) == [
+        (2, "rdata: expected an IPv4 or IPv6 address in an A/AAAA record, got 'not-an-ip'")]

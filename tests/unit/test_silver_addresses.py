@@ -59,15 +59,10 @@ def test_ip_key_is_null_for_text_that_is_not_an_address(spark):
         "junk": None, "": None, "1.2.3": None, "1.2.3.4.5": None, None: None}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG ip_key: dotted quads with an octet > 255 get a key (lpad truncates "
-                                        "the overflowing hex), e.g. '256.1.1.1' -> '410001010', the key of "
-                                        "16.0.16.16; should be null")
 def test_ip_key_is_null_for_an_ipv4_octet_above_255(spark):
     assert spark_keys(spark, ["256.1.1.1", "999.999.999.999"]) == {"256.1.1.1": None, "999.999.999.999": None}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG ip_key: any text containing ':' gets an IPv6-looking key, e.g. "
-                                        "'foo:bar' -> '60foo0bar000...'; should be null")
 def test_ip_key_is_null_for_colon_text_that_is_not_ipv6(spark):
     assert spark_keys(spark, ["foo:bar", "1::2::3"]) == {"foo:bar": None, "1::2::3": None}
 

@@ -147,9 +147,6 @@ def test_listed_site_under_a_registry_suffix_wins_as_the_longer_suffix(classifie
                                  local_country="IN", country="US")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG hostname_profiles: a hostname equal to a registry suffix (nic.in, "
-                                        "gov.in) has the suffix at pos 0 and element_at(..., 0) raises "
-                                        "INVALID_INDEX_OF_ZERO, failing the whole query")
 def test_hostname_equal_to_a_registry_suffix_does_not_fail_the_query(spark, catalog):
     names = spark.createDataFrame([("nic.in",)], "hostname string")
     profiles = [(r.hostname, r.local_resource_kind, r.local_resource_country)

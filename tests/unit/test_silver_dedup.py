@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import pytest
 
 from flowlake.silver.dedup import deduplicated_flows
 
@@ -67,9 +66,6 @@ def test_records_differing_in_remote_port_are_both_kept(spark):
     assert dedup(spark, https, http) == sorted([https, http], key=_order)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG dedup/orient: an internal conversation's reply record is oriented "
-                                        "from its own source, so (internal, remote) are swapped and the key "
-                                        "differs: both records are kept and the conversation counts twice")
 def test_reply_of_an_internal_flow_counts_once(spark):
     request = oriented(1, direction="internal", internal=("175.45.176.10", 40000), remote_ip="210.52.109.5",
                        remote_port=22)

@@ -131,6 +131,14 @@ def parse_pdns(lines: pa.Array, line_numbers: pa.Array) -> ParsedObject:
     records.fields["count"] = pc.coalesce(records.fields["count"], pa.scalar("1"))
     spec = {field: kind for field, (_, kind) in PDNS_FIELDS.items()}
     columns, reason = typed_columns(records, spec, "UTC")
+    # Address records are joined to flow addresses: keep them in the same canonical form.
+    is_address = pc.fill_null(pc.is_in(columns["rrtype"], pa.array(["A", "AAAA"])), False)
+    address = IP.convert(columns["rdata"], "UTC")
+    not_address = pc.and_(pc.and_(is_address, pc.is_null(address)), pc.is_null(reason))
+    reason = pc.if_else(not_address, pc.binary_join_element_wise(
+        "rdata: expected an IPv4 or IPv6 address in an A/AAAA record, got '",
+        pc.fill_null(columns["rdata"], ""), "'", ""), reason)
+    columns["rdata"] = pc.if_else(is_address, address, columns["rdata"])
     backwards = pc.fill_null(pc.less(columns["time_last"], columns["time_first"]), False)
     reason = pc.if_else(pc.and_(backwards, pc.is_null(reason)), "time_last: the record ends before it starts", reason)
     good, bad = pc.is_null(reason), pc.is_valid(reason)

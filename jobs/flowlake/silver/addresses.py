@@ -18,14 +18,17 @@ from pyspark.sql import types as T
 BUCKET_CHARS = 5  # family digit + 4 hex digits: a /16 of either family
 MIN_PREFIX_LENGTH = 8  # a shorter prefix would fan out to more than 256 buckets (IPv4)
 
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+
 # Bronze stores IPv6 in compressed form ("2001:db8::1"): expand the "::" run of zero groups,
 # pad every group to 4 hex digits. IPv4 becomes its 32-bit number in hex.
 _IP_KEY_SQL = """
 CASE
-  WHEN {ip} RLIKE '^[0-9]{{1,3}}(\\\\.[0-9]{{1,3}}){{3}}$' THEN concat('4', lpad(lower(hex(
+  WHEN {ip} RLIKE '^{octet}(\\\\.{octet}){{3}}$' THEN concat('4', lpad(lower(hex(
       cast(split({ip}, '\\\\.')[0] AS BIGINT) * 16777216 + cast(split({ip}, '\\\\.')[1] AS BIGINT) * 65536
     + cast(split({ip}, '\\\\.')[2] AS BIGINT) * 256 + cast(split({ip}, '\\\\.')[3] AS BIGINT))), 8, '0'))
-  WHEN {ip} LIKE '%:%' THEN concat('6', lower(concat_ws('', transform(
+  WHEN {ip} RLIKE '(?i)^[0-9a-f]{{0,4}}(:[0-9a-f]{{0,4}}){{2,7}}$' AND size(split({ip}, '::')) <= 2
+       AND (size(split({ip}, '::')) = 2 OR size(split({ip}, ':')) = 8) THEN concat('6', lower(concat_ws('', transform(
       concat(
         CASE WHEN split({ip}, '::')[0] = '' THEN array() ELSE split(split({ip}, '::')[0], ':') END,
         array_repeat('0', 8
@@ -40,7 +43,7 @@ END"""
 
 def ip_key(column: str) -> Column:
     """The sortable key of the address in `column` (null for anything that is not an address)."""
-    return F.expr(_IP_KEY_SQL.format(ip=f"`{column}`"))
+    return F.expr(_IP_KEY_SQL.format(ip=f"`{column}`", octet=_OCTET))
 
 
 def address_key(address: str) -> str:

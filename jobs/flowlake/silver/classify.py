@@ -36,8 +36,9 @@ def hostname_profiles(hostnames: DataFrame, domain_rules: DataFrame) -> DataFram
     exploded = names.select("hostname", F.posexplode(_suffixes("hostname")).alias("pos", "suffix"))
     matched = exploded.join(F.broadcast(domain_rules), "suffix")
     # Under a registry suffix (ac.in) the organisation is the name one label longer (iitd.ac.in).
-    organisation = F.when(F.col("registry_suffix"), F.element_at(_suffixes("hostname"), F.col("pos")))\
-        .otherwise(F.col("suffix"))
+    # A hostname that is itself the registry suffix (nic.in) is its own organisation.
+    organisation = (F.when(F.col("registry_suffix") & (F.col("pos") > 0), F.element_at(_suffixes("hostname"), F.col("pos")))
+                    .when(F.col("registry_suffix"), F.col("hostname")).otherwise(F.col("suffix")))
 
     def longest(column):
         return F.min_by(column, F.when(column.isNotNull(), F.col("pos")))
@@ -67,7 +68,9 @@ def classified_flows(flows: DataFrame, hostnames: DataFrame, addresses: DataFram
     joined = (flows.join(hostnames, "hostname", "left").join(addresses, "remote_ip", "left")
               .join(F.broadcast(port_rules), (F.col("remote_port") == F.col("port_rule_port"))
                     & (F.col("protocol") == F.col("port_rule_protocol")), "left")
-              .join(F.broadcast(crypto_ports), F.col("remote_port") == F.col("crypto_port"), "left"))
+              # Bitcoin's and Monero's p2p and rpc protocols run over TCP only.
+              .join(F.broadcast(crypto_ports), (F.col("remote_port") == F.col("crypto_port"))
+                    & (F.col("protocol") == 6), "left"))
     pool = F.col("pool_coin").isNotNull() & F.col("remote_port").isin(*stratum_ports)
     crypto_coin = F.when(pool, F.col("pool_coin")).otherwise(F.col("port_coin"))
     crypto_role = F.when(pool, F.lit("pool")).otherwise(F.col("port_role"))
