@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 JARS := .cache/jars
 CONFIG ?= config/flowlake.yaml
 DEMO_START ?= 2017-07-01
-DEMO_END ?= 2017-07-14
-DEMO_FLOWS_PER_DAY ?= 20000
+DEMO_END ?= 2017-07-07
+DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
 .PHONY: setup demo test lint lock clean
