@@ -10,7 +10,7 @@ DEMO_END ?= 2017-07-07
 DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup demo test lint lock clean
+.PHONY: setup demo test bench lint lock clean
 
 setup: $(VENV)/.installed $(JARS)/.fetched
 
@@ -35,6 +35,11 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Silver throughput beside DuckDB on the same raw files; BENCH_ARGS="--flows 2000000 --days 20" for a shorter run.
+BENCH_ARGS ?= --flows 20000000 --days 30
+bench: setup
+	$(BIN)/python bench/silver_throughput.py $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/python -m pyflakes jobs tests
