@@ -6,9 +6,10 @@ one session for all the stages asked for (a JVM start costs seconds), stopped at
 
 from __future__ import annotations
 
+import argparse
 from datetime import datetime, timezone
 
-from flowlake.config import Config
+from flowlake.config import Config, load_config
 from flowlake.progress import Progress
 from flowlake.session import build_session
 
@@ -34,3 +35,11 @@ def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
     finally:
         spark.stop()
     return results
+
+
+def job_main(stage: str, description: str, argv: list[str] | None):
+    """A job's `main()`: parse `--config`, run the one stage, return its result."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", required=True, help="flowlake YAML config")
+    args = parser.parse_args(argv)
+    return run_stages(load_config(args.config), [stage], f"flowlake-{stage}")[stage]

@@ -16,7 +16,6 @@ in the manifest as a duplicate and adds no rows.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import posixpath
 import re
@@ -29,8 +28,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from flowlake.config import Config, Source, load_config, source_for
+from flowlake.config import Config, Source, source_for
 from flowlake.errors import PipelineStopped
+from flowlake.pipeline import job_main
 from flowlake.progress import Progress
 from flowlake.quality import check_table
 from flowlake.readers.objects import parse_object
@@ -262,12 +262,7 @@ def summary_lines(spark: SparkSession, config: Config, result: BronzeResult) -> 
 
 
 def main(argv: list[str] | None = None) -> BronzeResult:
-    parser = argparse.ArgumentParser(description="Ingest new raw objects into the bronze tables.")
-    parser.add_argument("--config", required=True, help="flowlake YAML config")
-    args = parser.parse_args(argv)
-    from flowlake.pipeline import run_stages
-
-    return run_stages(load_config(args.config), ["bronze"], "flowlake-bronze")["bronze"]
+    return job_main("bronze", "Ingest new raw objects into the bronze tables.", argv)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ A crash before that last step re-runs the same days to the same rows.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,7 +22,8 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from flowlake.config import Config, load_config
+from flowlake.config import Config
+from flowlake.pipeline import job_main
 from flowlake.progress import Progress
 from flowlake.quality import check_table
 from flowlake.silver.catalog import Catalog, load_catalog
@@ -173,12 +173,7 @@ def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> 
 
 
 def main(argv: list[str] | None = None) -> SilverResult:
-    parser = argparse.ArgumentParser(description="Rebuild silver.flows for the days bronze changed.")
-    parser.add_argument("--config", required=True, help="flowlake YAML config")
-    args = parser.parse_args(argv)
-    from flowlake.pipeline import run_stages
-
-    return run_stages(load_config(args.config), ["silver"], "flowlake-silver")["silver"]
+    return job_main("silver", "Rebuild silver.flows for the days bronze changed.", argv)
 
 
 if __name__ == "__main__":
