@@ -81,6 +81,15 @@ class SilverSettings:
 
 
 @dataclass(frozen=True)
+class GoldSettings:
+    # Overseas presence: a country is flagged when its activity is at least this many times
+    # the mean over countries AND its local news/government/education domains number at least
+    # presence_min_local_domains (README, "Overseas presence").
+    presence_min_activity_ratio: float = 1.0
+    presence_min_local_domains: int = 3
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     raw_uri: str
@@ -92,6 +101,7 @@ class Config:
     spark: SparkSettings = field(default_factory=SparkSettings)
     bronze: BronzeSettings = field(default_factory=BronzeSettings)
     silver: SilverSettings = field(default_factory=SilverSettings)
+    gold: GoldSettings = field(default_factory=GoldSettings)
 
     def table_uri(self, layer: str, table: str) -> str:
         """Where `<layer>.<table>` lives: `<warehouse_uri>/<layer>/<table>`."""
@@ -171,7 +181,7 @@ def load_config(path: str | os.PathLike) -> Config:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     known = {"raw_uri", "warehouse_uri", "reports_uri", "monitored_ranges", "sources", "s3",
-             "spark", "bronze", "silver"}
+             "spark", "bronze", "silver", "gold"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown keys {sorted(unknown)}; known keys are {sorted(known)}")
@@ -186,4 +196,5 @@ def load_config(path: str | os.PathLike) -> Config:
         spark=_section(path, raw, "spark", SparkSettings),
         bronze=_section(path, raw, "bronze", BronzeSettings),
         silver=_section(path, raw, "silver", SilverSettings),
+        gold=_section(path, raw, "gold", GoldSettings),
     )

@@ -13,12 +13,13 @@ from flowlake.config import Config, load_config
 from flowlake.progress import Progress
 from flowlake.session import build_session
 
-STAGES = ("bronze", "silver")
+STAGES = ("bronze", "silver", "gold")
 
 
 def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
     from flowlake.bronze import ingest
-    from flowlake.silver import build
+    from flowlake.gold import build as gold_build
+    from flowlake.silver import build as silver_build
 
     progress = Progress(app_name.removeprefix("flowlake-"))
     spark = build_session(config, app_name)
@@ -27,7 +28,7 @@ def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
         # The run's one clock reading: stages stamp rows with it, never with their own now().
         run_time = datetime.now(timezone.utc)
         lines = []
-        for name, module in (("bronze", ingest), ("silver", build)):
+        for name, module in (("bronze", ingest), ("silver", silver_build), ("gold", gold_build)):
             if name in stages:
                 results[name] = getattr(module, f"run_{name}")(spark, config, run_time, progress)
                 lines += module.summary_lines(spark, config, results[name])

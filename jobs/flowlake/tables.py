@@ -6,9 +6,14 @@ half-written table, and writing the same rows again changes nothing.
 
 from __future__ import annotations
 
+from datetime import date
+
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql.types import StructType
+
+
+PROPERTY_PREFIX = "flowlake."
 
 
 def sql_string(value: str) -> str:
@@ -47,3 +52,38 @@ def merge_by_key(df: DataFrame, path: str, key: str) -> None:
     (DeltaTable.forPath(df.sparkSession, path).alias("t")
      .merge(df.alias("n"), f"t.{key} = n.{key}")
      .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+
+
+def table_version(spark: SparkSession, path: str) -> int:
+    return DeltaTable.forPath(spark, path).history(1).collect()[0].version
+
+
+def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
+    if not table_exists(spark, path):
+        return {}
+    return DeltaTable.forPath(spark, path).detail().collect()[0].properties
+
+
+def changed_days(spark: SparkSession, path: str, since_version: int | None, day_column: Column) -> set[date]:
+    """Days whose rows changed after `since_version` (every day if None), from the change feed."""
+    if not table_exists(spark, path):
+        return set()
+    if since_version is None:
+        changes = spark.read.format("delta").load(path)
+    elif since_version >= table_version(spark, path):
+        return set()
+    else:
+        changes = (spark.read.format("delta").option("readChangeFeed", "true")
+                   .option("startingVersion", since_version + 1).load(path))
+    return {r.day for r in changes.select(day_column.alias("day")).distinct().collect()}
+
+
+def day_list(days) -> str:
+    """A SQL list of date literals, for replaceWhere and partition filters."""
+    return ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(days))
+
+
+def set_properties(spark: SparkSession, path: str, properties: dict[str, str]) -> None:
+    """Record `flowlake.<key>` table properties (versions read, catalog and geo sources)."""
+    assignments = ", ".join(f"{sql_string(PROPERTY_PREFIX + k)} = {sql_string(str(v))}" for k, v in properties.items())
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")

@@ -18,7 +18,8 @@ from flowlake.bronze.ingest import run_bronze
 from flowlake.config import load_config
 from flowlake.generate.dumps import generate
 from flowlake.progress import Progress
-from flowlake.silver.build import PROPERTY_PREFIX, run_silver, table_properties
+from flowlake.silver.build import run_silver
+from flowlake.tables import PROPERTY_PREFIX, table_properties
 from tests.conftest import write_config
 
 pytestmark = pytest.mark.integration
@@ -88,7 +89,7 @@ def test_crypto_roles_per_miner_match_the_truth(lake):
 def test_silver_records_catalog_and_geo_versions(lake, spark):
     config = lake[0]
     properties = table_properties(spark, config.table_uri("silver", "flows"))
-    assert properties[f"{PROPERTY_PREFIX}catalog_version"] == "2026.11.1"
+    assert properties[f"{PROPERTY_PREFIX}catalog_version"] == "2026.11.2"
     assert properties[f"{PROPERTY_PREFIX}geo_source"] == "iptocc"
     assert properties[f"{PROPERTY_PREFIX}geo_version"].startswith("iptocc 3.")
 

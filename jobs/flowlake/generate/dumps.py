@@ -87,6 +87,12 @@ def world_destinations() -> list[Destination]:
         destinations.append(Destination("service", s["name"], s["category"], "", s["shift"], s["weight"],
                                         _ips(s["prefixes"], IPS_PER_PREFIX, s["name"]), tuple(s["domains"]),
                                         s["port"], s.get("protocol", 6)))
+    background = WORLD["background"]
+    for i in range(background["sites"]):
+        destinations.append(Destination("background", "background", "other", "", "steady",
+                                        background["weight"] / background["sites"],
+                                        _ips(background["prefixes"][i % len(background["prefixes"]):], 1, f"site{i}"),
+                                        (f"site{i}-portal.com",), 443, 6))
     for c in WORLD["overseas"]:
         for kind, domains in c["domains"].items():
             for domain in domains:

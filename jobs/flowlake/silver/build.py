@@ -15,9 +15,8 @@ A crash before that last step re-runs the same days to the same rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -32,7 +31,9 @@ from flowlake.silver.dedup import deduplicated_flows
 from flowlake.silver.geo import address_countries, geo_version
 from flowlake.silver.hostnames import MAX_RECORD_DAYS, dns_by_day, flows_with_hostnames
 from flowlake.silver.orient import monitored_addresses, oriented_flows, range_prefixes
-from flowlake.tables import table_exists
+from flowlake.tables import (
+    PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_properties, table_version,
+)
 
 SILVER_COLUMNS = [
     "ts", "day", "range_name", "internal_ip", "remote_ip", "remote_port", "protocol", "direction", "bytes",
@@ -42,7 +43,6 @@ SILVER_COLUMNS = [
     "ts_end", "internal_port", "local_resource_domain", "local_resource_country", "exporter", "sampling_rate",
     "line_number",
 ]
-PROPERTY_PREFIX = "flowlake."
 
 
 @dataclass(frozen=True)
@@ -71,38 +71,10 @@ def enriched_flows(spark: SparkSession, oriented: DataFrame, dns: DataFrame, con
     ).select(*SILVER_COLUMNS)
 
 
-def table_version(spark: SparkSession, path: str) -> int:
-    return DeltaTable.forPath(spark, path).history(1).collect()[0].version
-
-
-def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
-    if not table_exists(spark, path):
-        return {}
-    return DeltaTable.forPath(spark, path).detail().collect()[0].properties
-
-
-def changed_days(spark: SparkSession, path: str, since_version: int | None, day_column) -> set[date]:
-    """Days whose rows changed after `since_version` (every day if None), from the change feed."""
-    if not table_exists(spark, path):
-        return set()
-    if since_version is None:
-        changes = spark.read.format("delta").load(path)
-    elif since_version >= table_version(spark, path):
-        return set()
-    else:
-        changes = (spark.read.format("delta").option("readChangeFeed", "true")
-                   .option("startingVersion", since_version + 1).load(path))
-    return {r.day for r in changes.select(day_column.alias("day")).distinct().collect()}
-
-
 def dns_days():
     """Every day a DNS record can name flows on (its validity, capped as the join caps it)."""
     last = F.to_date("time_last")
     return F.explode(F.sequence(F.greatest(F.to_date("time_first"), F.date_sub(last, MAX_RECORD_DAYS)), last))
-
-
-def day_list(days) -> str:
-    return ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(days))
 
 
 def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> SilverResult:
@@ -151,8 +123,7 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
                 "geo_version": geo_version(config.silver.geo_source),
                 **{f"bronze_{t}_version": str(v) for t, v in versions.items()},
             }
-            assignments = ", ".join(f"'{PROPERTY_PREFIX}{k}' = '{v}'" for k, v in properties.items())
-            spark.sql(f"ALTER TABLE delta.`{silver_path}` SET TBLPROPERTIES ({assignments})")
+            set_properties(spark, silver_path, properties)
             stage.done(rows=silver_rows)
     finally:
         silver.unpersist()

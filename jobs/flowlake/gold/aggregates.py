@@ -1,0 +1,101 @@
+"""Gold aggregates: pure functions from silver rows to the four gold tables.
+
+- `service_usage_daily`: per day, range, service and category: flows, bytes, packets, hosts.
+- `country_activity_daily`: per day, range and country: flows, bytes, remote addresses, hosts,
+  local-resource flows and domains. A local resource counts for the country it belongs to
+  (its ccTLD or the catalog's word), any other flow for the country of its remote address.
+- `crypto_activity_daily`: per day, range, internal host, coin and role: flows, bytes, distinct
+  peers and flows per hour (flows over the 24 hours of the day).
+- `overseas_presence`: per period and country, the two-pronged heuristic of the published
+  analysis (see `overseas_presence` and the README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+
+def service_usage_daily(silver: DataFrame) -> DataFrame:
+    return (silver.groupBy("day", "range_name", "service", "category")
+            .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"),
+                 F.countDistinct("internal_ip").alias("hosts")))
+
+
+def activity_country():
+    """The country a flow's activity counts for: a local resource's own, else the address's."""
+    return F.coalesce("local_resource_country", "remote_country")
+
+
+def country_activity_daily(silver: DataFrame) -> DataFrame:
+    local = F.col("local_resource_kind").isNotNull()
+    return (silver.withColumn("country", activity_country()).where("country IS NOT NULL")
+            .groupBy("day", "range_name", "country")
+            .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes"),
+                 F.countDistinct("remote_ip").alias("remote_ips"),
+                 F.count(F.when(local, 1)).alias("local_resource_flows"),
+                 F.countDistinct(F.when(local, F.col("local_resource_domain"))).alias("local_resource_domains"),
+                 F.countDistinct("internal_ip").alias("hosts")))
+
+
+def crypto_activity_daily(silver: DataFrame) -> DataFrame:
+    return (silver.where("crypto_coin IS NOT NULL")
+            .groupBy("day", "range_name", "internal_ip", F.col("crypto_coin").alias("coin"), F.col("crypto_role").alias("role"))
+            .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes"),
+                 F.countDistinct("remote_ip").alias("peers"))
+            .withColumn("flows_per_hour", F.round(F.col("flows") / F.lit(24.0), 3)))
+
+
+@dataclass(frozen=True)
+class PresenceRule:
+    """Thresholds of the overseas-presence heuristic (config `gold.presence`)."""
+
+    min_activity_ratio: float = 1.0  # a country's activity over the mean across countries
+    min_local_domains: int = 3  # distinct local news, government and education domains
+    evidence_domains: int = 5  # top local domains kept as evidence
+    # Where a global platform or CDN is hosted says nothing about where its users live.
+    excluded_categories: tuple[str, ...] = ("western_social", "chinese_services", "streaming", "gaming",
+                                            "search", "crypto", "anonymity")
+
+
+def overseas_presence(silver: DataFrame, period_start: date, period_end: date, rule: PresenceRule,
+                      excluded_services: list[str]) -> DataFrame:
+    """Per country in [period_start, period_end]: activity ratio, local domains, flag, evidence.
+
+    Activity counts the monitored hosts' own outbound flows that are not to global platforms
+    or infrastructure (excluded categories and services): scanners probing them say nothing
+    about where they are. For each of bytes, flows and distinct internal hosts a country's
+    value is divided by the mean over all countries with activity; `activity_ratio` is the
+    mean of the three ratios. `flagged` needs both prongs: activity_ratio >= min_activity_ratio
+    AND at least min_local_domains distinct local domains of that country.
+    """
+    period = (silver.where(F.col("day").between(F.lit(period_start), F.lit(period_end)))
+              .where(F.col("direction") == "outbound")
+              .where(~F.col("category").isin(*rule.excluded_categories) | F.col("local_resource_kind").isNotNull())
+              .where(~F.col("service").isin(*excluded_services))
+              .withColumn("country", activity_country()).where("country IS NOT NULL"))
+    per_country = period.groupBy("country").agg(
+        F.sum("bytes").alias("bytes"), F.count(F.lit(1)).alias("flows"), F.countDistinct("internal_ip").alias("hosts"),
+        F.countDistinct(F.when(F.col("local_resource_country") == F.col("country"), F.col("local_resource_domain")))
+        .alias("local_domains"))
+    everywhere = Window.partitionBy()
+    ratio = sum(F.col(m) / F.avg(m).over(everywhere) for m in ("bytes", "flows", "hosts")) / 3
+    top_domains = (period.where("local_resource_domain IS NOT NULL AND local_resource_country = country")
+                   .groupBy("country", "local_resource_domain").agg(F.count(F.lit(1)).alias("n"))
+                   .withColumn("rank", F.row_number().over(
+                       Window.partitionBy("country").orderBy(F.col("n").desc(), "local_resource_domain")))
+                   .where(F.col("rank") <= rule.evidence_domains)
+                   .groupBy("country").agg(F.array_join(F.transform(
+                       F.array_sort(F.collect_list(F.struct("rank", "local_resource_domain", "n"))),
+                       lambda x: F.concat(x["local_resource_domain"], F.lit(" ("), x["n"].cast("string"), F.lit(")"))),
+                       ", ").alias("evidence")))
+    return (per_country.withColumn("activity_ratio", F.round(ratio, 4))
+            .join(top_domains, "country", "left")
+            .select(F.lit(period_start).alias("period_start"), F.lit(period_end).alias("period_end"), "country",
+                    "activity_ratio", "local_domains",
+                    ((F.col("activity_ratio") >= rule.min_activity_ratio)
+                     & (F.col("local_domains") >= rule.min_local_domains)).alias("flagged"),
+                    F.coalesce("evidence", F.lit("")).alias("evidence"), "bytes", "flows", "hosts"))

@@ -1,0 +1,140 @@
+"""Gold: the four aggregate tables the reports and analysts read, refreshed per changed day.
+
+Run it with `flowlake run --config C --stages gold` (after silver), or as a Spark application:
+`spark-submit $(flowlake submit-args --config C) jobs/flowlake/gold/build.py --config C`.
+
+Extract finds the days silver changed since the silver version every gold table recorded
+(silver's change data feed) and reads those days, and for overseas presence the whole
+calendar months holding them. Transform is `flowlake.gold.aggregates`. Validate runs each
+table's suite. Load replaces exactly those days (or months) of each table in one Delta commit,
+then records the silver version, catalog and geo source on the table. A re-run over the same
+silver rewrites the same rows.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from flowlake.config import Config
+from flowlake.gold.aggregates import (
+    PresenceRule, country_activity_daily, crypto_activity_daily, overseas_presence, service_usage_daily,
+)
+from flowlake.pipeline import job_main
+from flowlake.progress import Progress
+from flowlake.quality import check_table
+from flowlake.silver.catalog import load_catalog
+from flowlake.tables import (
+    PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_properties, table_version,
+)
+
+DAILY_TABLES = {
+    "service_usage_daily": service_usage_daily,
+    "country_activity_daily": country_activity_daily,
+    "crypto_activity_daily": crypto_activity_daily,
+}
+PRESENCE_TABLE = "overseas_presence"
+GOLD_TABLES = (*DAILY_TABLES, PRESENCE_TABLE)
+
+
+@dataclass(frozen=True)
+class GoldResult:
+    days: int
+    months: int
+    rows: dict
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def presence_by_month(silver: DataFrame, months: list[tuple[date, date]], rule: PresenceRule,
+                      excluded_services: list[str]) -> DataFrame:
+    """`overseas_presence` for each calendar month, one table."""
+    frames = [overseas_presence(silver, start, end, rule, excluded_services) for start, end in months]
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result
+
+
+def _publish(df: DataFrame, path: str, partition: str, values: str) -> None:
+    """Replace the rows of the given partitions in one commit (create the table on first use)."""
+    writer = df.write.format("delta").mode("overwrite").partitionBy(partition)
+    if table_exists(df.sparkSession, path):
+        writer = writer.option("replaceWhere", f"{partition} IN ({values})")
+    writer.save(path)
+
+
+def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> GoldResult:
+    silver_path = config.table_uri("silver", "flows")
+    paths = {name: config.table_uri("gold", name) for name in GOLD_TABLES}
+    recorded = [table_properties(spark, p).get(f"{PROPERTY_PREFIX}silver_flows_version") for p in paths.values()]
+    # The oldest version any gold table reflects: a crash between two tables redoes both.
+    since = min(int(v) for v in recorded) if all(v is not None for v in recorded) else None
+
+    with progress.stage("find changed days") as stage:
+        days = changed_days(spark, silver_path, since, F.col("day"))
+        stage.done(rows=len(days))
+    if not days:
+        progress.say("silver has not changed since the last gold run")
+        return GoldResult(0, 0, {})
+    months = sorted({month_bounds(d) for d in days})
+    progress.say(f"{len(days)} days and {len(months)} months to refresh")
+
+    silver = spark.read.format("delta").load(silver_path)
+    silver_version = table_version(spark, silver_path)
+    catalog = load_catalog()
+    rule = PresenceRule(min_activity_ratio=config.gold.presence_min_activity_ratio,
+                        min_local_domains=config.gold.presence_min_local_domains)
+    with progress.stage("aggregate") as stage:
+        changed = silver.where(f"day IN ({day_list(days)})")
+        tables = {name: build(changed).cache() for name, build in DAILY_TABLES.items()}
+        in_months = silver.where(" OR ".join(f"day BETWEEN DATE'{s}' AND DATE'{e}'" for s, e in months))
+        tables[PRESENCE_TABLE] = presence_by_month(in_months, months, rule, catalog.global_infrastructure()).cache()
+        rows = {name: df.count() for name, df in tables.items()}
+        stage.done(rows=sum(rows.values()))
+
+    try:
+        with progress.stage("validate") as stage:
+            for name, df in tables.items():
+                check_table(df, f"gold.{name}")
+            stage.done(rows=sum(rows.values()))
+
+        with progress.stage("load") as stage:
+            silver_properties = table_properties(spark, silver_path)
+            properties = {"silver_flows_version": silver_version,
+                          **{k: silver_properties.get(f"{PROPERTY_PREFIX}{k}")
+                             for k in ("catalog_version", "geo_source", "geo_version")}}
+            for name in DAILY_TABLES:
+                _publish(tables[name], paths[name], "day", day_list(days))
+            _publish(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE], "period_start",
+                     ", ".join(f"DATE'{start}'" for start, _ in months))
+            for path in paths.values():
+                set_properties(spark, path, properties)
+            stage.done(rows=sum(rows.values()))
+    finally:
+        for df in tables.values():
+            df.unpersist()
+    return GoldResult(days=len(days), months=len(months), rows=rows)
+
+
+def summary_lines(spark: SparkSession, config: Config, result: GoldResult) -> list[str]:
+    lines = [f"gold: {result.days} days and {result.months} months refreshed"]
+    for name in GOLD_TABLES:
+        path = config.table_uri("gold", name)
+        rows = spark.read.format("delta").load(path).count() if table_exists(spark, path) else 0
+        lines.append(f"gold.{name:<23} {rows:>10,} rows  {path}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> GoldResult:
+    return job_main("gold", "Refresh the gold tables for the days silver changed.", argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Gold over generated months: the planted countries, miners and crossover month come back out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from flowlake.config import load_config
+from flowlake.generate.dumps import generate
+from flowlake.gold.build import GOLD_TABLES, run_gold
+from flowlake.progress import Progress
+from flowlake.tables import set_properties, table_version
+from tests.conftest import write_config
+
+pytestmark = pytest.mark.integration
+PLANTED_COUNTRIES = {"IN", "MY", "NZ", "KE"}
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gold")
+    config = load_config(write_config(folder))
+    truth = generate(config, date(2017, 7, 1), date(2017, 10, 31), 300, 5, Progress("test"))
+    from flowlake.bronze.ingest import run_bronze
+    from flowlake.silver.build import run_silver
+    run_time = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for run in (run_bronze, run_silver, run_gold):
+        run(spark, config, run_time, Progress("test"))
+    return config, truth
+
+
+def gold(spark, config, table):
+    return spark.read.format("delta").load(config.table_uri("gold", table))
+
+
+def test_flagged_countries_are_exactly_the_planted_ones_in_every_month(spark, lake):
+    config, _ = lake
+    presence = gold(spark, config, "overseas_presence")
+    months = sorted({r.period_start for r in presence.select("period_start").collect()})
+    assert months == [date(2017, 7, 1), date(2017, 8, 1), date(2017, 9, 1), date(2017, 10, 1)]
+    for month in months:
+        flagged = {r.country for r in presence.where(f"period_start = DATE'{month}' AND flagged").collect()}
+        assert flagged == PLANTED_COUNTRIES, month
+    india = presence.where("country = 'IN' AND period_start = DATE'2017-07-01'").collect()[0]
+    assert india.local_domains == 12 and india.activity_ratio > 1
+    assert "iitd.ac.in" in india.evidence or "delhi.gov.in" in india.evidence
+
+
+def test_every_planted_miner_is_found_with_its_coin_and_role_and_nothing_else(spark, lake):
+    config, truth = lake
+    crypto = gold(spark, config, "crypto_activity_daily")
+    found = {(r.internal_ip, r.coin, r.role): r.flows for r in
+             crypto.groupBy("internal_ip", "coin", "role").sum("flows").withColumnRenamed("sum(flows)", "flows").collect()}
+    expected = {}
+    for miner in truth["miners"]:
+        expected[(miner["internal_ip"], miner["coin"], "pool")] = miner["pool_flows"]
+        expected[(miner["internal_ip"], miner["coin"], "p2p")] = miner["flows"] - miner["pool_flows"]
+    assert found == expected
+
+
+def test_service_usage_shows_the_planted_crossover_month(spark, lake):
+    config, truth = lake
+    usage = gold(spark, config, "service_usage_daily")
+    monthly = {}
+    for r in usage.groupBy("range_name", usage.day.cast("string").substr(1, 7).alias("month"), "category") \
+            .sum("bytes").collect():
+        monthly.setdefault(r.range_name, {}).setdefault(r.month, {})[r.category] = r["sum(bytes)"]
+    crossover = {}
+    for range_name, months in monthly.items():
+        for month in sorted(months):
+            if months[month].get("chinese_services", 0) > months[month].get("western_social", 0):
+                crossover[range_name] = month
+                break
+    assert crossover == truth["crossover_month"]
+    assert set(crossover.values()) <= {"2017-08", "2017-09"}
+
+
+def test_country_activity_counts_local_resources_by_their_country(spark, lake):
+    config, truth = lake
+    activity = gold(spark, config, "country_activity_daily")
+    local = {r.country: r["sum(local_resource_flows)"] for r in
+             activity.groupBy("country").sum("local_resource_flows").collect() if r["sum(local_resource_flows)"]}
+    assert local == {c: sum(kinds.values()) for c, kinds in truth["overseas_countries"].items()}
+
+
+def test_rebuilding_gold_over_the_same_silver_gives_the_same_rows(spark, lake):
+    config, _ = lake
+    before = {t: sorted(tuple(r) for r in gold(spark, config, t).collect()) for t in GOLD_TABLES}
+    versions = {t: table_version(spark, config.table_uri("gold", t)) for t in GOLD_TABLES}
+    # Pretend one table never saw silver: every day is refreshed again.
+    set_properties(spark, config.table_uri("gold", "crypto_activity_daily"), {"silver_flows_version": "-1"})
+    result = run_gold(
+        spark, config, datetime(2026, 1, 2, tzinfo=timezone.utc), Progress("test"))
+    assert result.days == 123
+    assert {t: sorted(tuple(r) for r in gold(spark, config, t).collect()) for t in GOLD_TABLES} == before
+    assert all(table_version(spark, config.table_uri("gold", t)) > v for t, v in versions.items())
