@@ -31,7 +31,7 @@ demo: setup
 	@if [ ! -d data/raw ]; then \
 	  $(BIN)/flowlake generate --config $(CONFIG) --start $(DEMO_START) --end $(DEMO_END) \
 	    --flows-per-day $(DEMO_FLOWS_PER_DAY); fi
-	$(BIN)/flowlake run --config $(CONFIG) --stages bronze,silver
+	$(BIN)/flowlake run --config $(CONFIG) --stages bronze,silver,gold
 
 test: setup
 	$(BIN)/python -m pytest -q
