@@ -87,3 +87,9 @@ def set_properties(spark: SparkSession, path: str, properties: dict[str, str]) -
     """Record `flowlake.<key>` table properties (versions read, catalog and geo sources)."""
     assignments = ", ".join(f"{sql_string(PROPERTY_PREFIX + k)} = {sql_string(str(v))}" for k, v in properties.items())
     spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
+
+
+def table_line(spark: SparkSession, warehouse_table_uri: str, name: str) -> str:
+    """One summary line: a table's name, row count and location (0 rows before its first write)."""
+    rows = spark.read.format("delta").load(warehouse_table_uri).count() if table_exists(spark, warehouse_table_uri) else 0
+    return f"{name:<28} {rows:>12,} rows  {warehouse_table_uri}"

@@ -37,7 +37,7 @@ from flowlake.readers.objects import parse_object
 from flowlake.readers.records import (
     DNS_SCHEMA, FLOW_SCHEMA, QUARANTINE_SCHEMA, ParsedObject, UnreadableObject, quarantine_rows,
 )
-from flowlake.tables import merge_by_key, read_or_empty, replace_rows_of_objects, table_exists
+from flowlake.tables import merge_by_key, read_or_empty, replace_rows_of_objects, table_line
 
 OBJECT_SCHEMA = pa.schema([
     ("size", pa.int64()), ("modification_time", pa.timestamp("us", tz="UTC")), ("sha256", pa.string()),
@@ -254,11 +254,8 @@ def summary_lines(spark: SparkSession, config: Config, result: BronzeResult) -> 
              f"deliveries, {result.unreadable} unreadable",
              f"this run: {result.flow_rows:,} flows, {result.dns_rows:,} DNS records, "
              f"{result.quarantined_rows:,} quarantined lines"]
-    for table in ("flows", "dns", "quarantine", "ingested_files"):
-        path = config.table_uri("bronze", table)
-        rows = spark.read.format("delta").load(path).count() if table_exists(spark, path) else 0
-        lines.append(f"bronze.{table:<15} {rows:>12,} rows  {path}")
-    return lines
+    return lines + [table_line(spark, config.table_uri("bronze", t), f"bronze.{t}")
+                    for t in ("flows", "dns", "quarantine", "ingested_files")]
 
 
 def main(argv: list[str] | None = None) -> BronzeResult:

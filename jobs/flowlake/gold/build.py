@@ -29,7 +29,8 @@ from flowlake.progress import Progress
 from flowlake.quality import check_table
 from flowlake.silver.catalog import load_catalog
 from flowlake.tables import (
-    PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_properties, table_version,
+    PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_line, table_properties,
+    table_version,
 )
 
 DAILY_TABLES = {
@@ -124,12 +125,8 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
 
 
 def summary_lines(spark: SparkSession, config: Config, result: GoldResult) -> list[str]:
-    lines = [f"gold: {result.days} days and {result.months} months refreshed"]
-    for name in GOLD_TABLES:
-        path = config.table_uri("gold", name)
-        rows = spark.read.format("delta").load(path).count() if table_exists(spark, path) else 0
-        lines.append(f"gold.{name:<23} {rows:>10,} rows  {path}")
-    return lines
+    return [f"gold: {result.days} days and {result.months} months refreshed"] + [
+        table_line(spark, config.table_uri("gold", name), f"gold.{name}") for name in GOLD_TABLES]
 
 
 def main(argv: list[str] | None = None) -> GoldResult:

@@ -32,7 +32,8 @@ from flowlake.silver.geo import address_countries, geo_version
 from flowlake.silver.hostnames import MAX_RECORD_DAYS, dns_by_day, flows_with_hostnames
 from flowlake.silver.orient import monitored_addresses, oriented_flows, range_prefixes
 from flowlake.tables import (
-    PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_properties, table_version,
+    PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_line, table_properties,
+    table_version,
 )
 
 SILVER_COLUMNS = [
@@ -134,11 +135,10 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
 
 def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> list[str]:
     path = config.table_uri("silver", "flows")
-    rows = spark.read.format("delta").load(path).count() if table_exists(spark, path) else 0
     properties = table_properties(spark, path)
     return [f"silver: {result.days} days rebuilt from {result.bronze_flows:,} bronze flows: "
             f"{result.unmonitored_dropped:,} touched no monitored range, {result.duplicates_dropped:,} duplicates",
-            f"silver.flows {rows:>12,} rows  {path}",
+            table_line(spark, path, "silver.flows"),
             f"  catalog {properties.get(PROPERTY_PREFIX + 'catalog_version')}, "
             f"geo {properties.get(PROPERTY_PREFIX + 'geo_version')}"]
 
