@@ -1,8 +1,7 @@
 """Plain object I/O outside Spark (generated dumps, ground truth, later report delivery).
 
-`write_object(uri, data, s3)` writes bytes to a `file://` path or an `s3a://bucket/key`;
-`read_object(uri, s3)` reads them back. For S3 the endpoint and credentials come from the
-environment variables the config names; boto3 reads the credentials itself.
+`write_object(uri, data, s3)` writes bytes to a `file://` path or an `s3a://bucket/key`. For
+S3 the endpoint and credentials come from the environment variables the config names.
 """
 
 from __future__ import annotations
@@ -39,13 +38,6 @@ def write_object(uri: str, data: bytes, s3: S3Settings, client=None) -> None:
     # Write then rename, so a reader never sees half an object.
     partial.write_bytes(data)
     partial.replace(path)
-
-
-def read_object(uri: str, s3: S3Settings, client=None) -> bytes:
-    if uri.startswith("s3a://"):
-        bucket, key = split_s3(uri)
-        return (client or s3_client(s3)).get_object(Bucket=bucket, Key=key)["Body"].read()
-    return Path(uri[len("file://"):] if uri.startswith("file://") else uri).read_bytes()
 
 
 def parent_uri(uri: str) -> str:
