@@ -29,7 +29,7 @@ from flowlake.silver.catalog import Catalog, load_catalog
 from flowlake.silver.classify import address_profiles, classified_flows, hostname_profiles
 from flowlake.silver.dedup import deduplicated_flows
 from flowlake.silver.geo import address_countries, geo_version
-from flowlake.silver.hostnames import MAX_RECORD_DAYS, dns_by_day, flows_with_hostnames
+from flowlake.silver.hostnames import dns_by_day, flows_with_hostnames, record_days
 from flowlake.silver.orient import monitored_addresses, oriented_flows, range_prefixes
 from flowlake.tables import (
     PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_line, table_properties,
@@ -72,12 +72,6 @@ def enriched_flows(spark: SparkSession, oriented: DataFrame, dns: DataFrame, con
     ).select(*SILVER_COLUMNS)
 
 
-def dns_days():
-    """Every day a DNS record can name flows on (its validity, capped as the join caps it)."""
-    last = F.to_date("time_last")
-    return F.explode(F.sequence(F.greatest(F.to_date("time_first"), F.date_sub(last, MAX_RECORD_DAYS)), last))
-
-
 def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> SilverResult:
     paths = {name: config.table_uri("bronze", name) for name in ("flows", "dns")}
     silver_path = config.table_uri("silver", "flows")
@@ -91,7 +85,7 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
     with progress.stage("find changed days") as stage:
         versions = {t: table_version(spark, p) for t, p in paths.items() if table_exists(spark, p)}
         days = changed_days(spark, paths["flows"], since("flows"), F.col("day"))
-        days |= changed_days(spark, paths["dns"], since("dns"), dns_days())
+        days |= changed_days(spark, paths["dns"], since("dns"), record_days())
         stage.done(rows=len(days))
     if not days:
         progress.say("bronze has not changed since the last silver run")

@@ -10,20 +10,25 @@ another month.
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 ADDRESS_TYPES = ("A", "AAAA")
 MAX_RECORD_DAYS = 400  # a record claiming a longer validity is spread over its last 400 days only
 
 
-def dns_by_day(dns: DataFrame) -> DataFrame:
-    """(remote_ip, day, rrname, time_first, time_last) for every day an address record covers."""
+def record_days() -> Column:
+    """The days a DNS record can name flows on: its validity, capped at MAX_RECORD_DAYS (exploded)."""
     last_day = F.to_date("time_last")
     first_day = F.greatest(F.to_date("time_first"), F.date_sub(last_day, MAX_RECORD_DAYS))
+    return F.explode(F.sequence(first_day, last_day))
+
+
+def dns_by_day(dns: DataFrame) -> DataFrame:
+    """(remote_ip, day, rrname, time_first, time_last) for every day an address record covers."""
     return (dns.where(F.col("rrtype").isin(*ADDRESS_TYPES))
             .select(F.col("rdata").alias("remote_ip"), "rrname", "time_first", "time_last",
-                    F.explode(F.sequence(first_day, last_day)).alias("day")))
+                    record_days().alias("day")))
 
 
 def flows_with_hostnames(flows: DataFrame, dns_days: DataFrame) -> DataFrame:
