@@ -1,13 +1,14 @@
-"""Shared fixtures: one Spark session for the whole run, configs on tmp_path, the local S3 server.
+"""Shared fixtures: one Spark session for the whole run, configs on tmp_path, the local servers.
 
 The S3 settings are test values set before Spark starts, so the session's S3A connector
-reads them; the local S3 server is started from infra/s3-server.sh and stopped by its PID.
+reads them; the local S3 and SMTP servers are started from infra/ and stopped by their PIDs.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "flowlake-test-key")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "flowlake-test-secret")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+SMTP_PORT = os.environ.setdefault("FLOWLAKE_SMTP_PORT", "8025")
+os.environ.setdefault("FLOWLAKE_SMTP_HOST", "127.0.0.1")
 
 
 def write_config(folder: Path, raw_uri: str | None = None, **extra) -> Path:
@@ -45,9 +48,27 @@ def spark():
     session.stop()
 
 
+@contextmanager
+def local_server(script_name: str):
+    """Start one of infra/'s local servers; stop it by its recorded PID on the way out."""
+    script = ROOT / "infra" / script_name
+    address = subprocess.run([str(script), "start"], check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        yield address
+    finally:
+        subprocess.run([str(script), "stop"], check=True)
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint():
-    script = ROOT / "infra" / "s3-server.sh"
-    endpoint = subprocess.run([str(script), "start"], check=True, capture_output=True, text=True).stdout.strip()
-    yield endpoint
-    subprocess.run([str(script), "stop"], check=True)
+    with local_server("s3-server.sh") as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def smtp_maildir():
+    """The local SMTP server's maildir: every message it received, one file each under new/."""
+    import mailbox
+
+    with local_server("smtp-server.sh"):
+        yield mailbox.Maildir(ROOT / ".run" / f"smtp-{SMTP_PORT}")

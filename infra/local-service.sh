@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Start and stop one local server on 127.0.0.1, recording its PID; sourced by the server scripts
+# (s3-server.sh, smtp-server.sh). State: .run/<name>-<port>.{pid,log}, so runs on different
+# ports never stop each other's server.
+#   service_main <name> <port> start|stop <command...>
+set -euo pipefail
+
+service_main() {
+  local name=$1 port=$2 action=$3
+  shift 3
+  local run_dir=.run
+  local pid_file="$run_dir/$name-$port.pid" log_file="$run_dir/$name-$port.log"
+  mkdir -p "$run_dir"
+  running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
+  listening() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+  case "$action" in
+    start)
+      if running; then return 0; fi
+      # Its own session, so the server outlives the shell that started it.
+      setsid "$@" >"$log_file" 2>&1 < /dev/null &
+      echo $! >"$pid_file"
+      for _ in $(seq 1 100); do
+        if listening; then return 0; fi
+        running || { echo "$name exited; see $log_file" >&2; return 1; }
+        sleep 0.1
+      done
+      echo "$name did not listen on 127.0.0.1:$port within 10s; see $log_file" >&2
+      return 1
+      ;;
+    stop)
+      if running; then
+        local pid
+        pid=$(cat "$pid_file")
+        kill "$pid"
+        # Wait until the port is free, so the next start can bind it.
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      fi
+      rm -f "$pid_file"
+      ;;
+    *)
+      echo "usage: $0 start|stop" >&2; return 2 ;;
+  esac
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Start or stop the local SMTP server (aiosmtpd) on 127.0.0.1 for tests and the demo.
+# Every message it receives is stored in the maildir .run/smtp-<port>/ (one file per message
+# under new/), so tests and people can read exactly what was sent.
+#   infra/smtp-server.sh start   # prints host:port; idempotent
+#   infra/smtp-server.sh stop    # stops the process whose PID start recorded
+# Port: FLOWLAKE_SMTP_PORT (default 8025). State: .run/smtp-server-<port>.{pid,log}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source infra/local-service.sh
+port="${FLOWLAKE_SMTP_PORT:-8025}"
+service_main smtp-server "$port" "${1:-}" .venv/bin/python -m aiosmtpd -n -l "127.0.0.1:$port" \
+  -c aiosmtpd.handlers.Mailbox "$PWD/.run/smtp-$port"
+if [ "${1:-}" = start ]; then echo "127.0.0.1:$port"; fi
