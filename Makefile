@@ -10,7 +10,7 @@ DEMO_END ?= 2017-07-07
 DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup demo test bench lint lock clean
+.PHONY: setup demo test bench lint lock clean airflow airflow-stop backfill
 
 setup: $(VENV)/.installed $(JARS)/.fetched
 
@@ -32,6 +32,34 @@ demo: setup
 	  $(BIN)/flowlake generate --config $(CONFIG) --start $(DEMO_START) --end $(DEMO_END) \
 	    --flows-per-day $(DEMO_FLOWS_PER_DAY); fi
 	$(BIN)/flowlake run --config $(CONFIG) --stages bronze,silver,gold
+
+# Local Airflow (infra/airflow.sh) and the local S3 and SMTP servers its connections point at.
+# The connections are AIRFLOW_CONN_* variables, which Airflow reads from the environment; set
+# your own before `make airflow` to point at a real store, mail server or Spark cluster.
+FLOWLAKE_S3_PORT ?= 5055
+FLOWLAKE_SMTP_PORT ?= 8025
+export FLOWLAKE_AIRFLOW_PORT ?= 8080
+export AIRFLOW_CONN_SPARK_DEFAULT ?= {"conn_type": "spark", "host": "local[*]"}
+export AIRFLOW_CONN_FLOWLAKE_S3 ?= {"conn_type": "aws", "login": "local", "password": "local", \
+  "extra": {"endpoint_url": "http://127.0.0.1:$(FLOWLAKE_S3_PORT)", "region_name": "us-east-1"}}
+export AIRFLOW_CONN_SMTP_DEFAULT ?= {"conn_type": "smtp", "host": "127.0.0.1", "port": $(FLOWLAKE_SMTP_PORT), \
+  "extra": {"disable_tls": true, "disable_ssl": true, "from_email": "flowlake@localhost"}}
+
+airflow: setup
+	@FLOWLAKE_S3_PORT=$(FLOWLAKE_S3_PORT) infra/s3-server.sh start >/dev/null
+	@FLOWLAKE_SMTP_PORT=$(FLOWLAKE_SMTP_PORT) infra/smtp-server.sh start >/dev/null
+	@infra/airflow.sh start
+
+airflow-stop:
+	@infra/airflow.sh stop
+	@FLOWLAKE_SMTP_PORT=$(FLOWLAKE_SMTP_PORT) infra/smtp-server.sh stop
+	@FLOWLAKE_S3_PORT=$(FLOWLAKE_S3_PORT) infra/s3-server.sh stop
+
+# Every landed dump from FROM to TO through bronze, silver and gold in one flowlake_ingest run,
+# then the reports due in that window (README, "Airflow"). Needs `make airflow`.
+backfill:
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=2017-07-01 TO=2017-12-31" >&2; exit 2; }
+	@infra/airflow.sh backfill $(FROM) $(TO)
 
 test: setup
 	$(BIN)/python -m pytest -q

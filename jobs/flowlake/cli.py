@@ -6,6 +6,8 @@
       process every raw object not yet ingested
   flowlake submit-args --config C
       print the spark-submit arguments that give a job flowlake's Spark settings
+  flowlake maintain --config C [--as-of D]
+      OPTIMIZE and VACUUM every table, quarantine housekeeping, table sizes
 
 `flowlake <command> --help` tells each command's options.
 """
@@ -49,7 +51,7 @@ def submit_args(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"generate", "run", "submit-args"}
+    commands = {"generate", "run", "submit-args", "maintain"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.strip(), file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -60,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if argv[0] == "submit-args":
             return submit_args(argv[1:])
+        if argv[0] == "maintain":
+            from flowlake.maintenance import main as maintain_main
+            maintain_main(argv[1:])
+            return 0
         return run(argv[1:])
     except ConfigError as err:
         print(f"flowlake: config error: {err}", file=sys.stderr)

@@ -90,6 +90,16 @@ class GoldSettings:
 
 
 @dataclass(frozen=True)
+class MaintenanceSettings:
+    # VACUUM removes files no table version newer than this still needs. Delta refuses less
+    # than 168 hours (a reader or writer may still be using them) unless told it is safe.
+    vacuum_retention_hours: int = 168
+    # bronze.quarantine rows ingested longer ago than this (before the run's as-of day) are
+    # deleted; the raw objects they came from stay in object storage.
+    quarantine_retention_days: int = 90
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     raw_uri: str
@@ -102,6 +112,7 @@ class Config:
     bronze: BronzeSettings = field(default_factory=BronzeSettings)
     silver: SilverSettings = field(default_factory=SilverSettings)
     gold: GoldSettings = field(default_factory=GoldSettings)
+    maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
 
     def table_uri(self, layer: str, table: str) -> str:
         """Where `<layer>.<table>` lives: `<warehouse_uri>/<layer>/<table>`."""
@@ -181,7 +192,7 @@ def load_config(path: str | os.PathLike) -> Config:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     known = {"raw_uri", "warehouse_uri", "reports_uri", "monitored_ranges", "sources", "s3",
-             "spark", "bronze", "silver", "gold"}
+             "spark", "bronze", "silver", "gold", "maintenance"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown keys {sorted(unknown)}; known keys are {sorted(known)}")
@@ -197,4 +208,5 @@ def load_config(path: str | os.PathLike) -> Config:
         bronze=_section(path, raw, "bronze", BronzeSettings),
         silver=_section(path, raw, "silver", SilverSettings),
         gold=_section(path, raw, "gold", GoldSettings),
+        maintenance=_section(path, raw, "maintenance", MaintenanceSettings),
     )

@@ -1,0 +1,65 @@
+"""
+### flowlake_reports: the trend, overseas and crypto reports, rendered and delivered
+
+Runs when `flowlake_ingest` has updated the gold tables (their Assets), and on the report
+calendar every day at 06:00 UTC for the day before. **reports_due** works out the window of
+days the run covers (the gold events' days, else the data interval, else the run parameters
+`first_day`/`last_day`) and, per report, the newest period ending in it: trend and overseas
+are monthly, crypto weekly (`flowlake.report_calendar`). Each due report is one Spark
+application (`jobs/flowlake/reports/job.py --name N --as-of D --email`) that renders it to
+`reports_uri/<name>/<period>/` and mails it through the `smtp_default` connection, whose
+settings reach the job as FLOWLAKE_SMTP_* variables when the task runs. Delivering a period
+again re-renders it but sends no second mail unless the run parameter `resend` is true.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
+
+from flowlake_wiring import DEFAULT_ARGS, GOLD_ASSETS, SMTP_ENV, config_param, job_settings, mapped_spark_job
+
+with DAG(
+    dag_id="flowlake_reports",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC", interval=timedelta(days=1)),
+        assets=GOLD_ASSETS),
+    start_date=pendulum.datetime(2017, 7, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={**config_param(),
+            "first_day": Param(None, type=["null", "string"], format="date",
+                               description="first day of the window (with last_day; overrides the run's own)"),
+            "last_day": Param(None, type=["null", "string"], format="date", description="last day of the window"),
+            "resend": Param(False, type="boolean", description="mail reports already delivered again")},
+    tags=["flowlake", "reports"],
+    doc_md=__doc__,
+) as dag:
+    settings = job_settings("{{ params.config }}")
+
+    @task
+    def reports_due(params=None, triggering_asset_events=None, data_interval_start=None,
+                    data_interval_end=None) -> list[list[str]]:
+        """The job arguments of each report with a period due in this run's window."""
+        from datetime import date
+
+        from flowlake.report_calendar import due_reports, events_window, window_days
+
+        if params.get("first_day") and params.get("last_day"):
+            window = date.fromisoformat(params["first_day"]), date.fromisoformat(params["last_day"])
+        else:
+            extras = [event.extra for events in (triggering_asset_events or {}).values() for event in events]
+            window = events_window(extras) or window_days(data_interval_start, data_interval_end)
+        due = {name: as_of for name, as_of in due_reports(*window).items() if as_of} if window else {}
+        print(f"window {window}: due {due or 'nothing'}")
+        resend = ["--resend"] if params.get("resend") else []
+        return [["--config", params["config"], "--name", name, "--as-of", as_of.isoformat(), "--email", *resend]
+                for name, as_of in due.items()]
+
+    # One mapped task instance per due report (none due: the task is skipped), named in the UI
+    # by report and period.
+    settings >> mapped_spark_job("render_and_deliver", "reports/job.py", settings, reports_due(), env=SMTP_ENV,
+                                 map_index_template="{{ task.application_args[3] }} {{ task.application_args[5] }}")

@@ -1,0 +1,167 @@
+"""Table maintenance: compaction, VACUUM, quarantine and manifest housekeeping, table sizes.
+
+Run it with `flowlake maintain --config C [--as-of D]`, or as a Spark application:
+`spark-submit $(flowlake submit-args --config C) jobs/flowlake/maintenance.py --config C --as-of D`
+(the flowlake_maintenance DAG does the latter weekly, as of its data interval's end).
+
+For every flowlake table that exists, in this order:
+1. Housekeeping. bronze.quarantine rows ingested before the as-of day minus
+   `maintenance.quarantine_retention_days` are deleted (one Delta commit). The manifest
+   (bronze.ingested_files) is never pruned: it is what keeps an object from being ingested twice.
+   Its entries whose object is no longer under raw_uri (expired by a lifecycle rule, say) are
+   counted and reported, so a person sees the raw side shrinking.
+2. OPTIMIZE: bin-packing compaction of each table's small files (each daily replaceWhere writes
+   a few files per day), one Delta commit per table that changes no row.
+3. VACUUM with `maintenance.vacuum_retention_hours`: files no version inside the retention
+   still references are deleted. Below Delta's 168-hour safety check only when config says so.
+4. A summary of each table: rows, files and bytes of its current version.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from flowlake.config import Config, load_config
+from flowlake.progress import Progress
+from flowlake.session import build_session
+from flowlake.tables import table_exists
+
+TABLES = (("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),
+          ("silver", "flows"), ("gold", "service_usage_daily"), ("gold", "country_activity_daily"),
+          ("gold", "crypto_activity_daily"), ("gold", "overseas_presence"))
+DELTA_MIN_RETENTION_HOURS = 168
+
+
+@dataclass(frozen=True)
+class TableSize:
+    name: str
+    rows: int
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class MaintenanceResult:
+    quarantine_deleted: int
+    manifest_orphans: int
+    compacted: dict[str, tuple[int, int]]  # table -> (files removed, files added)
+    vacuumed: list[str]
+    sizes: list[TableSize]
+
+
+def existing_tables(spark: SparkSession, config: Config) -> dict[str, str]:
+    """`layer.table` -> location, for the flowlake tables written so far."""
+    paths = {f"{layer}.{table}": config.table_uri(layer, table) for layer, table in TABLES}
+    return {name: path for name, path in paths.items() if table_exists(spark, path)}
+
+
+def expire_quarantine(spark: SparkSession, path: str, cutoff: datetime) -> int:
+    """Delete quarantine rows ingested before `cutoff`; how many there were."""
+    table = DeltaTable.forPath(spark, path)
+    expired = F.col("ingested_at") < F.lit(cutoff)
+    count = table.toDF().where(expired).count()
+    if count:
+        table.delete(expired)
+    return count
+
+
+def manifest_orphans(spark: SparkSession, config: Config, manifest_path: str) -> int:
+    """Manifest entries whose object is no longer under raw_uri (kept, and counted)."""
+    from flowlake.bronze.ingest import list_raw_objects
+
+    manifest = spark.read.format("delta").load(manifest_path).select("source_object")
+    try:
+        listing = list_raw_objects(spark, config.raw_uri).select("source_object")
+    except Exception as err:  # an empty or missing raw prefix: every entry is an orphan
+        if "PATH_NOT_FOUND" not in str(err) and "does not exist" not in str(err):
+            raise
+        return manifest.count()
+    return manifest.join(listing, "source_object", "left_anti").count()
+
+
+def compact(spark: SparkSession, path: str) -> tuple[int, int]:
+    metrics = DeltaTable.forPath(spark, path).optimize().executeCompaction().collect()[0].metrics
+    return metrics.numFilesRemoved, metrics.numFilesAdded
+
+
+def table_size(spark: SparkSession, name: str, path: str) -> TableSize:
+    detail = DeltaTable.forPath(spark, path).detail().collect()[0]
+    rows = spark.read.format("delta").load(path).count()
+    return TableSize(name, rows, detail.numFiles, detail.sizeInBytes)
+
+
+def run_maintenance(spark: SparkSession, config: Config, as_of: date, progress: Progress) -> MaintenanceResult:
+    tables = existing_tables(spark, config)
+    progress.say(f"{len(tables)} tables under {config.warehouse_uri}")
+    settings = config.maintenance
+
+    with progress.stage("housekeeping") as stage:
+        deleted = orphans = 0
+        if "bronze.quarantine" in tables:
+            cutoff = datetime.combine(as_of - timedelta(days=settings.quarantine_retention_days), time(),
+                                      tzinfo=timezone.utc)
+            deleted = expire_quarantine(spark, tables["bronze.quarantine"], cutoff)
+            progress.say(f"quarantine: {deleted:,} rows ingested before {cutoff:%Y-%m-%d} deleted")
+        if "bronze.ingested_files" in tables:
+            orphans = manifest_orphans(spark, config, tables["bronze.ingested_files"])
+            progress.say(f"manifest: {orphans:,} entries whose object is gone from {config.raw_uri} (kept)")
+        stage.done(rows=deleted)
+
+    with progress.stage("optimize") as stage:
+        compacted = {name: compact(spark, path) for name, path in tables.items()}
+        stage.done(objects=sum(removed for removed, _ in compacted.values()))
+
+    with progress.stage("vacuum") as stage:
+        hours = settings.vacuum_retention_hours
+        # Delta's check protects readers and writers still using files younger than 7 days;
+        # a config asking for less has decided that none are.
+        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled",
+                       str(hours >= DELTA_MIN_RETENTION_HOURS).lower())
+        for path in tables.values():
+            DeltaTable.forPath(spark, path).vacuum(float(hours))
+        stage.done(objects=len(tables))
+
+    with progress.stage("sizes") as stage:
+        sizes = [table_size(spark, name, path) for name, path in tables.items()]
+        stage.done(objects=len(sizes), rows=sum(s.rows for s in sizes))
+    return MaintenanceResult(deleted, orphans, compacted, list(tables), sizes)
+
+
+def summary_lines(result: MaintenanceResult, config: Config) -> list[str]:
+    lines = [f"quarantine rows expired: {result.quarantine_deleted:,}; manifest entries without "
+             f"their object: {result.manifest_orphans:,}",
+             f"vacuumed {len(result.vacuumed)} tables, retention {config.maintenance.vacuum_retention_hours}h",
+             f"{'table':<28} {'rows':>12} {'files':>6} {'MiB':>9}  compaction (files removed -> added)"]
+    for size in result.sizes:
+        removed, added = result.compacted.get(size.name, (0, 0))
+        lines.append(f"{size.name:<28} {size.rows:>12,} {size.files:>6} {size.bytes / 2**20:>9.2f}  "
+                     f"{removed} -> {added}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> MaintenanceResult:
+    parser = argparse.ArgumentParser(description="Compact, vacuum and tidy flowlake's Delta tables.")
+    parser.add_argument("--config", required=True, help="flowlake YAML config")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=None,
+                        help="day the quarantine retention counts back from (default: today, UTC)")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    as_of = args.as_of or datetime.now(timezone.utc).date()
+    progress = Progress("maintain")
+    spark = build_session(config, "flowlake-maintain")
+    try:
+        result = run_maintenance(spark, config, as_of, progress)
+        progress.summary(summary_lines(result, config))
+    finally:
+        spark.stop()
+    return result
+
+
+if __name__ == "__main__":
+    main()
