@@ -87,6 +87,25 @@ class GoldSettings:
     # presence_min_local_domains (README, "Overseas presence").
     presence_min_activity_ratio: float = 1.0
     presence_min_local_domains: int = 3
+    # Crypto period comparison: a host's daily volume or peer rate counts as "the same" as in
+    # the previous period when within this fraction of it.
+    crypto_same_tolerance: float = 0.25
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    """Where the `<layer>.<table>` names live (README, "SQL catalog")."""
+
+    # thrift://host:9083 of an external Hive metastore; empty means the embedded Derby
+    # metastore under state_dir, which only one JVM at a time can open.
+    metastore_uri: str = ""
+    # Local catalog state: the embedded metastore, the Thrift server's PID and log.
+    state_dir: str = "./.run/catalog"
+    thrift_port: int = 10000
+
+    def __post_init__(self):
+        # Resolved once, like the URIs: the Thrift server and spark-sql must find the same path.
+        object.__setattr__(self, "state_dir", str(Path(self.state_dir).resolve()))
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,47 @@ class MaintenanceSettings:
     # bronze.quarantine rows ingested longer ago than this (before the run's as-of day) are
     # deleted; the raw objects they came from stay in object storage.
     quarantine_retention_days: int = 90
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Report windows and delivery (README, "Reports"). SMTP settings come by environment
+    variable name, like S3's; the Airflow task fills them from its SMTP connection."""
+
+    # The monitored users' own clock, for the weekday-by-hour heat map.
+    local_timezone: str = "UTC"
+    trend_months: int = 6
+    top_services: int = 8
+    # The crypto report compares the month of --as-of with the month this many months before
+    # (6 puts a winter beside the summer before it, as the published analysis did).
+    crypto_compare_months_back: int = 1
+    sender: str = "flowlake@localhost"
+    recipients: tuple[str, ...] = ()
+    # Mail goes only to addresses listed here, whole (a@b.org) or by domain (@b.org).
+    allowed_recipients: tuple[str, ...] = ()
+    smtp_host_env: str = "FLOWLAKE_SMTP_HOST"
+    smtp_port_env: str = "FLOWLAKE_SMTP_PORT"
+    smtp_user_env: str = "FLOWLAKE_SMTP_USER"
+    smtp_password_env: str = "FLOWLAKE_SMTP_PASSWORD"
+    smtp_starttls: bool = False
+    send_attempts: int = 3
+    retry_seconds: float = 2.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "recipients", tuple(self.recipients))
+        object.__setattr__(self, "allowed_recipients", tuple(self.allowed_recipients))
+        refused = [r for r in self.recipients if not recipient_allowed(r, self.allowed_recipients)]
+        if refused:
+            raise TypeError(f"recipients {refused} are not in allowed_recipients {list(self.allowed_recipients)}")
+        try:
+            ZoneInfo(self.local_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise TypeError(f"unknown local_timezone {self.local_timezone!r}") from None
+
+
+def recipient_allowed(address: str, allowed: tuple[str, ...]) -> bool:
+    address = address.strip().lower()
+    return any(address == a.lower() or (a.startswith("@") and address.endswith(a.lower())) for a in allowed)
 
 
 @dataclass(frozen=True)
@@ -112,7 +172,9 @@ class Config:
     bronze: BronzeSettings = field(default_factory=BronzeSettings)
     silver: SilverSettings = field(default_factory=SilverSettings)
     gold: GoldSettings = field(default_factory=GoldSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
 
     def table_uri(self, layer: str, table: str) -> str:
         """Where `<layer>.<table>` lives: `<warehouse_uri>/<layer>/<table>`."""
@@ -192,7 +254,7 @@ def load_config(path: str | os.PathLike) -> Config:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     known = {"raw_uri", "warehouse_uri", "reports_uri", "monitored_ranges", "sources", "s3",
-             "spark", "bronze", "silver", "gold", "maintenance"}
+             "spark", "bronze", "silver", "gold", "maintenance", "catalog", "reports"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown keys {sorted(unknown)}; known keys are {sorted(known)}")
@@ -208,5 +270,7 @@ def load_config(path: str | os.PathLike) -> Config:
         bronze=_section(path, raw, "bronze", BronzeSettings),
         silver=_section(path, raw, "silver", SilverSettings),
         gold=_section(path, raw, "gold", GoldSettings),
+        reports=_section(path, raw, "reports", ReportSettings),
         maintenance=_section(path, raw, "maintenance", MaintenanceSettings),
+        catalog=_section(path, raw, "catalog", CatalogSettings),
     )

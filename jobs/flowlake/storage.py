@@ -1,7 +1,8 @@
-"""Plain object I/O outside Spark (generated dumps, ground truth, later report delivery).
+"""Plain object I/O outside Spark (generated dumps, ground truth, report delivery).
 
-`write_object(uri, data, s3)` writes bytes to a `file://` path or an `s3a://bucket/key`. For
-S3 the endpoint and credentials come from the environment variables the config names.
+`write_object(uri, data, s3)` writes bytes to a `file://` path or an `s3a://bucket/key`;
+`read_object` reads one back (None when absent) and `list_objects` lists the URIs under a
+prefix. For S3 the endpoint and credentials come from the environment variables the config names.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ def s3_client(s3: S3Settings):
     )
 
 
+def local_path(uri: str) -> Path:
+    return Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+
+
 def write_object(uri: str, data: bytes, s3: S3Settings, client=None) -> None:
     if uri.startswith("s3a://"):
         bucket, key = split_s3(uri)
         (client or s3_client(s3)).put_object(Bucket=bucket, Key=key, Body=data)
         return
-    path = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+    path = local_path(uri)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     # Write then rename, so a reader never sees half an object.
@@ -42,3 +47,26 @@ def write_object(uri: str, data: bytes, s3: S3Settings, client=None) -> None:
 
 def parent_uri(uri: str) -> str:
     return uri.rstrip("/").rsplit("/", 1)[0]
+
+
+def read_object(uri: str, s3: S3Settings, client=None) -> bytes | None:
+    if uri.startswith("s3a://"):
+        bucket, key = split_s3(uri)
+        client = client or s3_client(s3)
+        try:
+            return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except client.exceptions.NoSuchKey:
+            return None
+    path = local_path(uri)
+    return path.read_bytes() if path.is_file() else None
+
+
+def list_objects(prefix_uri: str, s3: S3Settings, client=None) -> list[str]:
+    """Every object URI under `prefix_uri`, sorted."""
+    prefix_uri = prefix_uri.rstrip("/") + "/"
+    if prefix_uri.startswith("s3a://"):
+        bucket, prefix = split_s3(prefix_uri)
+        pages = (client or s3_client(s3)).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return sorted(f"s3a://{bucket}/{item['Key']}" for page in pages for item in page.get("Contents", ()))
+    root = local_path(prefix_uri)
+    return sorted("file://" + str(p) for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))

@@ -42,6 +42,11 @@ def test_flagged_countries_are_exactly_the_planted_ones_in_every_month(spark, la
     for month in months:
         flagged = {r.country for r in presence.where(f"period_start = DATE'{month}' AND flagged").collect()}
         assert flagged == PLANTED_COUNTRIES, month
+    # The planted countries stay all along: kept every month after the first, which has no
+    # month before it to compare with.
+    changes = {(r.period_start.month, r.change) for r in presence.where("flagged").collect()}
+    assert changes == {(7, None), (8, "kept"), (9, "kept"), (10, "kept")}
+    assert presence.where("change = 'new' OR change = 'dropped'").count() == 0
     india = presence.where("country = 'IN' AND period_start = DATE'2017-07-01'").collect()[0]
     assert india.local_domains == 12 and india.activity_ratio > 1
     assert "iitd.ac.in" in india.evidence or "delhi.gov.in" in india.evidence

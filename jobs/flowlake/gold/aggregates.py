@@ -7,7 +7,10 @@
 - `crypto_activity_daily`: per day, range, internal host, coin and role: flows, bytes, distinct
   peers and flows per hour (flows over the 24 hours of the day).
 - `overseas_presence`: per period and country, the two-pronged heuristic of the published
-  analysis (see `overseas_presence` and the README).
+  analysis (see `overseas_presence` and the README), and with `presence_changes` which
+  countries are new, kept or dropped since the period before.
+- `crypto_period_comparison`: per host and coin, daily volume and peer rate in one period beside
+  another, and whether each stayed the same.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 
@@ -99,3 +102,83 @@ def overseas_presence(silver: DataFrame, period_start: date, period_end: date, r
                     ((F.col("activity_ratio") >= rule.min_activity_ratio)
                      & (F.col("local_domains") >= rule.min_local_domains)).alias("flagged"),
                     F.coalesce("evidence", F.lit("")).alias("evidence"), "bytes", "flows", "hosts"))
+
+
+PRESENCE_METRICS = {"activity_ratio": 0.0, "local_domains": 0, "flagged": False, "evidence": "",
+                    "bytes": 0, "flows": 0, "hosts": 0}
+
+
+def presence_changes(presence: DataFrame) -> DataFrame:
+    """Monthly presence rows with `previously_flagged` and `change` against the month before.
+
+    `change` is `new` (flagged now, not the month before), `dropped` (the reverse), `kept`
+    (both), or null (flagged in neither, or no data for the month before: nothing to compare,
+    and `previously_flagged` is null too). A country dropped with no activity at all this month
+    still gets a row, with zero metrics, so the comparison is whole. Input: `overseas_presence`
+    rows of consecutive months; months without rows get none.
+    """
+    months_with_data = presence.select("period_start").distinct()
+    previous = presence.select(F.add_months("period_start", 1).alias("period_start"), "country",
+                               F.col("flagged").alias("previously_flagged"))
+    has_previous = months_with_data.select(F.add_months("period_start", 1).alias("period_start"),
+                                           F.lit(True).alias("has_previous"))
+    compared = (presence.join(previous, ["period_start", "country"], "full")
+                .join(months_with_data, "period_start", "left_semi")
+                # A country active only the month before matters here only if it was flagged then.
+                .where("flagged IS NOT NULL OR previously_flagged")
+                .join(has_previous, "period_start", "left")
+                .fillna(PRESENCE_METRICS)
+                .withColumn("previously_flagged",
+                            F.when(F.col("has_previous"), F.coalesce("previously_flagged", F.lit(False))))
+                .withColumn("period_end", F.coalesce("period_end", F.last_day("period_start"))))
+    change = (F.when(F.col("flagged") & ~F.col("previously_flagged"), "new")
+              .when(~F.col("flagged") & F.col("previously_flagged"), "dropped")
+              .when(F.col("flagged") & F.col("previously_flagged"), "kept"))
+    return compared.select("period_start", "period_end", "country", *PRESENCE_METRICS, "previously_flagged",
+                           change.alias("change"))
+
+
+def _change_verdict(current: Column, previous: Column, tolerance: float) -> Column:
+    """same / higher / lower (beyond `tolerance` as a fraction of previous), new or stopped."""
+    return (F.when((previous == 0) & (current == 0), None)
+            .when(previous == 0, "new").when(current == 0, "stopped")
+            .when(F.abs(current - previous) <= previous * tolerance, "same")
+            .when(current > previous, "higher").otherwise("lower"))
+
+
+def crypto_period_comparison(crypto_daily: DataFrame, current: tuple[date, date], previous: tuple[date, date],
+                             tolerance: float) -> DataFrame:
+    """Per range, host and coin: each period's daily means and whether they stayed the same.
+
+    Means are over the period's calendar days, so periods of different lengths compare:
+    `bytes_per_day`, `flows_per_hour` and `peers_per_day` (the mean of the daily distinct peers
+    over every role), plus `pool_flows`, and `first_seen`/`last_seen` days. `volume_change`
+    and `peer_rate_change` say `same` when the current value is within `tolerance` (a fraction)
+    of the previous one, else `higher` or `lower`; `new` or `stopped` when one side is zero.
+    """
+    periods = {"current": current, "previous": previous}
+    columns = []
+    for name, (start, end) in periods.items():
+        in_period = F.col("day").between(F.lit(start), F.lit(end))
+        days = (end - start).days + 1
+        columns += [
+            F.lit(start).alias(f"{name}_start"), F.lit(end).alias(f"{name}_end"),
+            F.coalesce(F.sum(F.when(in_period, F.col("flows"))), F.lit(0)).alias(f"{name}_flows"),
+            F.round(F.coalesce(F.sum(F.when(in_period, F.col("bytes"))), F.lit(0)) / days, 1)
+            .alias(f"{name}_bytes_per_day"),
+            F.round(F.coalesce(F.sum(F.when(in_period, F.col("flows"))), F.lit(0)) / (24.0 * days), 3)
+            .alias(f"{name}_flows_per_hour"),
+            F.round(F.coalesce(F.sum(F.when(in_period, F.col("peers"))), F.lit(0)) / days, 3)
+            .alias(f"{name}_peers_per_day"),
+            F.coalesce(F.sum(F.when(in_period & (F.col("role") == "pool"), F.col("flows"))), F.lit(0))
+            .alias(f"{name}_pool_flows"),
+        ]
+    either = (F.col("day").between(F.lit(current[0]), F.lit(current[1]))
+              | F.col("day").between(F.lit(previous[0]), F.lit(previous[1])))
+    compared = (crypto_daily.where(either).groupBy("range_name", "internal_ip", "coin")
+                .agg(*columns, F.min("day").alias("first_seen"), F.max("day").alias("last_seen")))
+    return (compared
+            .withColumn("volume_change", _change_verdict(F.col("current_bytes_per_day"),
+                                                         F.col("previous_bytes_per_day"), tolerance))
+            .withColumn("peer_rate_change", _change_verdict(F.col("current_peers_per_day"),
+                                                            F.col("previous_peers_per_day"), tolerance)))

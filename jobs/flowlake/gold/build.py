@@ -5,7 +5,8 @@ Run it with `flowlake run --config C --stages gold` (after silver), or as a Spar
 
 Extract finds the days silver changed since the silver version every gold table recorded
 (silver's change data feed) and reads those days, and for overseas presence the whole
-calendar months holding them. Transform is `flowlake.gold.aggregates`. Validate runs each
+calendar months holding them and the months after (whose new/dropped comparison looks back at
+them), reading one month more before them to compare against. Transform is `flowlake.gold.aggregates`. Validate runs each
 table's suite. Load replaces exactly those days (or months) of each table in one Delta commit,
 then records the silver version, catalog and geo source on the table. A re-run over the same
 silver rewrites the same rows.
@@ -15,14 +16,15 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from flowlake.config import Config
 from flowlake.gold.aggregates import (
-    PresenceRule, country_activity_daily, crypto_activity_daily, overseas_presence, service_usage_daily,
+    PresenceRule, country_activity_daily, crypto_activity_daily, overseas_presence, presence_changes,
+    service_usage_daily,
 )
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
@@ -53,14 +55,25 @@ def month_bounds(day: date) -> tuple[date, date]:
     return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
+def months_to_refresh(days: set[date]) -> list[tuple[date, date]]:
+    """The months holding changed days, and the month after each: its comparison looks back."""
+    months = {month_bounds(d) for d in days}
+    return sorted(months | {month_bounds(end + timedelta(days=1)) for _, end in months})
+
+
 def presence_by_month(silver: DataFrame, months: list[tuple[date, date]], rule: PresenceRule,
                       excluded_services: list[str]) -> DataFrame:
-    """`overseas_presence` for each calendar month, one table."""
-    frames = [overseas_presence(silver, start, end, rule, excluded_services) for start, end in months]
+    """`overseas_presence` with its `presence_changes` for each of `months`, one table.
+
+    Each month is compared with the month before, so that month is computed too.
+    """
+    with_previous = sorted(set(months) | {month_bounds(start - timedelta(days=1)) for start, _ in months})
+    frames = [overseas_presence(silver, start, end, rule, excluded_services) for start, end in with_previous]
     result = frames[0]
     for frame in frames[1:]:
         result = result.unionByName(frame)
-    return result
+    wanted = ", ".join(f"DATE'{start}'" for start, _ in months)
+    return presence_changes(result).where(f"period_start IN ({wanted})")
 
 
 def _publish(df: DataFrame, path: str, partition: str, values: str) -> None:
@@ -84,7 +97,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     if not days:
         progress.say("silver has not changed since the last gold run")
         return GoldResult(0, 0, {})
-    months = sorted({month_bounds(d) for d in days})
+    months = months_to_refresh(days)
     progress.say(f"{len(days)} days and {len(months)} months to refresh")
 
     silver = spark.read.format("delta").load(silver_path)
@@ -95,7 +108,8 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     with progress.stage("aggregate") as stage:
         changed = silver.where(f"day IN ({day_list(days)})")
         tables = {name: build(changed).cache() for name, build in DAILY_TABLES.items()}
-        in_months = silver.where(" OR ".join(f"day BETWEEN DATE'{s}' AND DATE'{e}'" for s, e in months))
+        first_day = months[0][0] - timedelta(days=31)
+        in_months = silver.where(f"day BETWEEN DATE'{first_day}' AND DATE'{months[-1][1]}'")
         tables[PRESENCE_TABLE] = presence_by_month(in_months, months, rule, catalog.global_infrastructure()).cache()
         rows = {name: df.count() for name, df in tables.items()}
         stage.done(rows=sum(rows.values()))
