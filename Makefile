@@ -39,6 +39,9 @@ demo: setup
 FLOWLAKE_S3_PORT ?= 5055
 FLOWLAKE_SMTP_PORT ?= 8025
 export FLOWLAKE_AIRFLOW_PORT ?= 8080
+# The config the DAGs run with unless a run names another: raw dumps in the local S3 server.
+export FLOWLAKE_CONFIG ?= $(CURDIR)/config/airflow.yaml
+export FLOWLAKE_S3_PORT FLOWLAKE_SMTP_PORT
 export AIRFLOW_CONN_SPARK_DEFAULT ?= {"conn_type": "spark", "host": "local[*]"}
 export AIRFLOW_CONN_FLOWLAKE_S3 ?= {"conn_type": "aws", "login": "local", "password": "local", \
   "extra": {"endpoint_url": "http://127.0.0.1:$(FLOWLAKE_S3_PORT)", "region_name": "us-east-1"}}
@@ -46,14 +49,14 @@ export AIRFLOW_CONN_SMTP_DEFAULT ?= {"conn_type": "smtp", "host": "127.0.0.1", "
   "extra": {"disable_tls": true, "disable_ssl": true, "from_email": "flowlake@localhost"}}
 
 airflow: setup
-	@FLOWLAKE_S3_PORT=$(FLOWLAKE_S3_PORT) infra/s3-server.sh start >/dev/null
-	@FLOWLAKE_SMTP_PORT=$(FLOWLAKE_SMTP_PORT) infra/smtp-server.sh start >/dev/null
+	@infra/s3-server.sh start >/dev/null
+	@infra/smtp-server.sh start >/dev/null
 	@infra/airflow.sh start
 
 airflow-stop:
 	@infra/airflow.sh stop
-	@FLOWLAKE_SMTP_PORT=$(FLOWLAKE_SMTP_PORT) infra/smtp-server.sh stop
-	@FLOWLAKE_S3_PORT=$(FLOWLAKE_S3_PORT) infra/s3-server.sh stop
+	@infra/smtp-server.sh stop
+	@infra/s3-server.sh stop
 
 # Every landed dump from FROM to TO through bronze, silver and gold in one flowlake_ingest run,
 # then the reports due in that window (README, "Airflow"). Needs `make airflow`.

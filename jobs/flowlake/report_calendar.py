@@ -3,8 +3,9 @@
 The flowlake_reports DAG asks this for every run: a run covers a window of days (from the gold
 Asset events that triggered it, from its own data interval on the calendar, or from the days a
 person gives it), and each report is rendered for the newest of its periods that ends inside the
-window. trend and overseas are monthly (calendar months); crypto is weekly (ISO weeks, Monday to
-Sunday). A six-month backfill therefore delivers each report once, for its newest complete
+window. trend and overseas are monthly (due on a calendar month's last day); crypto is weekly
+(due every Sunday, month to date, and on the month's last day, so each whole month is rendered
+too): the reports job reads `--as-of` as the last day a report covers. A six-month backfill therefore delivers each report once, for its newest complete
 period, rather than one mail per month and week gone by; an older period is rendered by giving
 a window that ends in it.
 
@@ -46,7 +47,9 @@ def last_period_end(cadence: str, first: date, last: date) -> date | None:
         if end > last:
             end = last.replace(day=1) - timedelta(days=1)
     elif cadence == "weekly":
-        end = last - timedelta(days=(last.isoweekday() % 7))  # the Sunday on or before `last`
+        sunday = last - timedelta(days=(last.isoweekday() % 7))  # the Sunday on or before `last`
+        month_end = last_period_end("monthly", first, last)
+        end = max(sunday, month_end) if month_end else sunday
     else:
         raise ValueError(f"unknown report cadence {cadence!r}; known: monthly, weekly")
     return end if end >= first else None

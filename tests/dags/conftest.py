@@ -8,8 +8,10 @@ three connections the DAGs use, pointing at the local S3 and SMTP servers the te
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,7 @@ from tests.conftest import ROOT
 BIN = Path(sys.executable).parent
 DAGS = ROOT / "dags"
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="flowlake-airflow-tests-"))
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
 
 
 def airflow_test_env() -> dict[str, str]:

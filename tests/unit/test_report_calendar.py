@@ -21,9 +21,9 @@ def test_window_days_are_the_whole_days_of_the_data_interval(start, end, expecte
     assert window_days(start, end) == expected
 
 
-def test_a_month_is_due_on_its_last_day_and_a_week_on_its_sunday():
+def test_a_month_is_due_on_its_last_day_and_crypto_on_sundays_and_month_ends():
     assert due_reports(date(2017, 7, 31), date(2017, 7, 31)) == {
-        "trend": date(2017, 7, 31), "overseas": date(2017, 7, 31), "crypto": None}  # a Monday
+        "trend": date(2017, 7, 31), "overseas": date(2017, 7, 31), "crypto": date(2017, 7, 31)}  # a Monday
     assert due_reports(date(2017, 7, 30), date(2017, 7, 30)) == {
         "trend": None, "overseas": None, "crypto": date(2017, 7, 30)}  # a Sunday
     assert due_reports(date(2017, 7, 12), date(2017, 7, 14)) == {"trend": None, "overseas": None, "crypto": None}
@@ -37,6 +37,9 @@ def test_a_six_month_backfill_renders_each_report_once_for_its_newest_complete_p
     assert last_period_end("monthly", date(2017, 2, 1), date(2017, 2, 28)) == date(2017, 2, 28)
     assert last_period_end("monthly", date(2016, 2, 1), date(2016, 2, 28)) is None  # leap year
     assert last_period_end("weekly", date(2017, 12, 1), date(2017, 12, 20)) == date(2017, 12, 17)
+    assert last_period_end("weekly", date(2017, 7, 29), date(2017, 7, 31)) == date(2017, 7, 31)
+    assert last_period_end("weekly", date(2017, 7, 29), date(2017, 7, 30)) == date(2017, 7, 30)
+    assert last_period_end("weekly", date(2017, 7, 31), date(2017, 8, 5)) == date(2017, 7, 31)
 
 
 def test_the_gold_events_window_spans_every_event_and_ignores_events_without_days():

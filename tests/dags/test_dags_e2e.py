@@ -1,0 +1,167 @@
+"""The DAGs end to end with dag.test(): generated dumps in the local S3 server, real Spark jobs
+through spark-submit, gold rows checked against the generator's ground truth, reports mailed to
+the local SMTP server, maintenance on the tables the ingest built, and a failure alert by mail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from flowlake.config import load_config
+from flowlake.generate.dumps import generate
+from flowlake.progress import Progress
+from flowlake.storage import s3_client, split_s3, write_object
+from tests.conftest import write_config
+
+pytestmark = pytest.mark.integration
+FIRST, LAST = date(2017, 7, 29), date(2017, 7, 31)  # Saturday to Monday: a week and a month end
+ANALYST = "analysts@flowlake.test"
+TABLES = [("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),
+          ("silver", "flows"), ("gold", "service_usage_daily"), ("gold", "country_activity_daily"),
+          ("gold", "crypto_activity_daily"), ("gold", "overseas_presence")]
+
+
+def utc(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def lake(s3_endpoint, airflow_db, tmp_path_factory):
+    """Three days of dumps in the local S3 server, plus one unreadable object, and a config."""
+    folder = tmp_path_factory.mktemp("dags")
+    bucket = "flowlake-dags"
+    path = write_config(folder, raw_uri=f"s3a://{bucket}/raw", reports_uri=f"s3a://{bucket}/reports",
+                        maintenance={"vacuum_retention_hours": 0, "quarantine_retention_days": 0},
+                        reports={"recipients": [ANALYST], "allowed_recipients": ["@flowlake.test"],
+                                 "sender": "reports@flowlake.test"})
+    config = load_config(path)
+    s3_client(config.s3).create_bucket(Bucket=bucket)
+    truth = generate(config, FIRST, LAST, 1500, 3, Progress("test"))
+    # A truncated gzip: bronze quarantines it whole and goes on; maintenance expires that row.
+    write_object(f"{config.raw_uri}/flows/pyongyang/{FIRST}-truncated.csv.gz", b"\x1f\x8b\x08\x00broken", config.s3)
+    return config, truth
+
+
+def run_dag(dagbag, dag_id: str, logical_date: datetime | None, **conf):
+    dag = dagbag.dags[dag_id]
+    run = dag.test(logical_date=logical_date, run_conf=conf)
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    return run, states
+
+
+def versions(spark, config) -> dict[str, int]:
+    from delta.tables import DeltaTable
+
+    return {f"{layer}.{table}": DeltaTable.forPath(spark, config.table_uri(layer, table)).history(1).collect()[0].version
+            for layer, table in TABLES}
+
+
+@pytest.fixture(scope="module")
+def ingested(lake, dagbag):
+    config, truth = lake
+    # The run at 2017-07-31 00:00 covers 2017-07-30; bronze takes every landed object.
+    run, states = run_dag(dagbag, "flowlake_ingest", utc(LAST), config=config.path)
+    return run, states
+
+
+def test_ingest_builds_gold_from_the_dumps_in_object_storage(spark, lake, ingested):
+    config, truth = lake
+    run, states = ingested
+    assert run.state == "success", states
+    assert set(states.values()) == {"success"}
+    assert {task for task, _ in states} == {"job_settings", "wait_for_raw_dumps", "bronze", "silver", "gold",
+                                            "publish_gold"}
+    silver = spark.read.format("delta").load(config.table_uri("silver", "flows"))
+    assert silver.count() == truth["flows"]
+    usage = spark.read.format("delta").load(config.table_uri("gold", "service_usage_daily"))
+    by_day = {r.day: r.flows for r in usage.groupBy("day").sum("flows").withColumnRenamed("sum(flows)", "flows").collect()}
+    silver_by_day = {r.day: r["count"] for r in silver.groupBy("day").count().collect()}
+    assert by_day == silver_by_day and sum(by_day.values()) == truth["flows"]
+    assert {FIRST, FIRST + timedelta(days=1), LAST} <= set(by_day)
+    presence = spark.read.format("delta").load(config.table_uri("gold", "overseas_presence"))
+    assert {r.period_start for r in presence.select("period_start").distinct().collect()} == {date(2017, 7, 1)}
+    quarantine = spark.read.format("delta").load(config.table_uri("bronze", "quarantine"))
+    assert quarantine.where("source_object LIKE '%truncated.csv.gz'").count() == 1
+
+
+def test_ingest_publishes_the_gold_assets_with_the_days_it_covered(ingested):
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    run, _ = ingested
+    with create_session() as session:
+        events = session.query(AssetEvent).filter(AssetEvent.source_run_id == run.run_id).all()
+        published = {(event.asset.name, event.extra["first_day"], event.extra["last_day"]) for event in events}
+    assert published == {(f"gold.{t}", "2017-07-30", "2017-07-30") for t in
+                         ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "overseas_presence")}
+
+
+def test_rerunning_the_day_changes_no_table(spark, lake, ingested, dagbag):
+    config, _ = lake
+    before = versions(spark, config)
+    run, states = run_dag(dagbag, "flowlake_ingest", utc(LAST), config=config.path)
+    assert run.state == "success", states
+    assert versions(spark, config) == before
+
+
+def test_reports_are_rendered_to_object_storage_and_mailed(lake, ingested, dagbag, smtp_maildir):
+    config, _ = lake
+    already = set(smtp_maildir.keys())
+    run, states = run_dag(dagbag, "flowlake_reports", None, config=config.path,
+                          first_day=FIRST.isoformat(), last_day=LAST.isoformat())
+    assert run.state == "success", states
+    rendered = sorted(index for (task, index), state in states.items() if task == "render_and_deliver")
+    assert rendered == [0, 1, 2] and all(s == "success" for s in states.values())
+
+    # Each report once, for the newest period ending in the window: July (the trend's six months).
+    windows = {"trend": "2017-02-01_2017-07-31", "overseas": "2017-07-01_2017-07-31",
+               "crypto": "2017-07-01_2017-07-31"}
+    messages = [smtp_maildir[key] for key in set(smtp_maildir.keys()) - already]
+    subjects = sorted(m["Subject"] for m in messages)
+    assert subjects == sorted(f"flowlake {name} report, {window.replace('_', ' to ')}"
+                              for name, window in windows.items())
+    for message in messages:
+        assert message["To"] == ANALYST
+        assert any(part.get_content_type() == "text/html" for part in message.walk())
+        assert any(part.get_filename() and part.get_filename().endswith(".csv") for part in message.walk())
+
+    bucket, prefix = split_s3(config.reports_uri)
+    keys = {o["Key"] for o in s3_client(config.s3).list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
+    for name, window in windows.items():
+        assert f"{prefix}/{name}/{window}/report.html" in keys, (name, sorted(keys))
+
+
+def test_maintenance_compacts_vacuums_and_expires_quarantine(spark, lake, ingested, dagbag):
+    from delta.tables import DeltaTable
+
+    config, _ = lake
+    silver_path = config.table_uri("silver", "flows")
+    rows_before = spark.read.format("delta").load(silver_path).count()
+    # Retention 0 days counted back from the run's day: every quarantine row is older than tomorrow.
+    tomorrow = utc(datetime.now(timezone.utc).date() + timedelta(days=1))
+    run, states = run_dag(dagbag, "flowlake_maintenance", tomorrow, config=config.path)
+    assert run.state == "success", states
+
+    assert spark.read.format("delta").load(config.table_uri("bronze", "quarantine")).count() == 0
+    assert spark.read.format("delta").load(silver_path).count() == rows_before
+    operations = [r.operation for r in DeltaTable.forPath(spark, silver_path).history().collect()]
+    assert "OPTIMIZE" in operations and "VACUUM END" in operations
+    # VACUUM with 0 hours left only the files of the current version.
+    on_disk = [p for p in Path(silver_path.removeprefix("file://")).rglob("*.parquet")]
+    assert len(on_disk) == DeltaTable.forPath(spark, silver_path).detail().collect()[0].numFiles
+
+
+def test_a_failed_task_mails_an_alert_through_smtp_default(airflow_db, dagbag, smtp_maildir, tmp_path):
+    dag = dagbag.dags["flowlake_maintenance"]
+    for task in dag.tasks:
+        task.retries = 0
+    already = set(smtp_maildir.keys())
+    run, states = run_dag(dagbag, "flowlake_maintenance", utc(date(2017, 7, 30)),
+                          config=str(tmp_path / "missing.yaml"))
+    assert run.state == "failed" and states[("job_settings", -1)] == "failed"
+    alerts = [smtp_maildir[key] for key in set(smtp_maildir.keys()) - already]
+    assert len(alerts) == 1
+    assert alerts[0]["To"] == "oncall@flowlake.test"
+    assert alerts[0]["Subject"].startswith("[flowlake] flowlake_maintenance.job_settings failed")

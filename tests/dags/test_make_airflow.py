@@ -1,0 +1,98 @@
+"""`make airflow` serves the project's DAGs on 127.0.0.1:8080 and runs them; `make airflow-stop`
+leaves no process and no bound port behind."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, write_config
+
+pytestmark = pytest.mark.integration
+PORT = 8080
+
+
+def bound(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def processes_of(airflow_home: Path, session_id: int) -> list[str]:
+    """Processes in the started session, or with this AIRFLOW_HOME in their environment."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            in_session = os.getsid(int(proc.name)) == session_id
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ProcessLookupError):
+            continue
+        if in_session or f"AIRFLOW_HOME={airflow_home}".encode() in environ:
+            found.append(f"{proc.name}: {cmdline[:120]}")
+    return found
+
+
+def airflow_api():
+    spec = importlib.util.spec_from_file_location("airflow_api", ROOT / "infra" / "airflow_api.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_airflow_lists_and_runs_the_dags_and_airflow_stop_leaves_nothing(tmp_path):
+    assert not bound(PORT), f"127.0.0.1:{PORT} is taken before the test started"
+    home = tmp_path / "airflow"
+    # The local S3 and SMTP servers `make airflow` starts, on ports no other test uses.
+    s3_port, smtp_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(AIRFLOW_HOME=str(home), FLOWLAKE_AIRFLOW_PORT=str(PORT), FLOWLAKE_S3_PORT=str(s3_port),
+               FLOWLAKE_SMTP_PORT=str(smtp_port))
+    config = write_config(tmp_path)
+
+    started = time.monotonic()
+    start = subprocess.run(["make", "airflow"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    startup = time.monotonic() - started
+    session_id = int((home / "airflow.pid").read_text()) if (home / "airflow.pid").exists() else -1
+    try:
+        assert start.returncode == 0, start.stdout[-3000:] + start.stderr[-3000:]
+        assert f"http://127.0.0.1:{PORT}  login: admin / " in start.stdout
+        print(f"make airflow: {startup:.0f}s to the login line")
+        api = airflow_api()
+        airflow = api.Airflow(f"http://127.0.0.1:{PORT}", home / "passwords.json")
+        deadline = time.monotonic() + 180
+        while (dags := airflow.dag_ids()) != ["flowlake_ingest", "flowlake_maintenance", "flowlake_reports"]:
+            assert time.monotonic() < deadline, f"DAGs listed after 180s: {dags}"
+            time.sleep(3)
+        assert airflow.call("GET", "/importErrors")["total_entries"] == 0
+
+        # Maintenance on an empty warehouse: the whole path (scheduler, LocalExecutor, spark-submit)
+        # in one short Spark application.
+        airflow.unpause("flowlake_maintenance")
+        airflow.trigger("flowlake_maintenance", "make-airflow-test", {"config": str(config)})
+        run = airflow.wait("flowlake_maintenance", "make-airflow-test", timeout=600)
+        assert run["state"] == "success", airflow.task_states("flowlake_maintenance", "make-airflow-test")
+        assert airflow.task_states("flowlake_maintenance", "make-airflow-test") == {
+            "job_settings": "success", "maintain": "success"}
+        assert processes_of(home, session_id)
+    finally:
+        stop = subprocess.run(["make", "airflow-stop"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+    assert stop.returncode == 0, stop.stdout[-3000:] + stop.stderr[-3000:]
+    assert processes_of(home, session_id) == []
+    for port in (PORT, s3_port, smtp_port):
+        assert not bound(port), f"127.0.0.1:{port} still bound after make airflow-stop"
