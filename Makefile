@@ -10,7 +10,7 @@ DEMO_END ?= 2017-07-07
 DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup demo test bench lint lock clean airflow airflow-stop backfill
+.PHONY: setup demo test bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop
 
 setup: $(VENV)/.installed $(JARS)/.fetched
 
@@ -63,6 +63,17 @@ airflow-stop:
 backfill:
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=2017-07-01 TO=2017-12-31" >&2; exit 2; }
 	@infra/airflow.sh backfill $(FROM) $(TO)
+
+# SQL on the catalog (README, "SQL catalog"): spark-sql, or beeline while the Thrift server runs.
+sql: setup
+	$(BIN)/flowlake sql --config $(CONFIG)
+
+# The Spark Thrift server (JDBC) on 127.0.0.1:10000 (catalog.thrift_port), stopped by its recorded PID.
+thrift: setup
+	$(BIN)/flowlake thrift start --config $(CONFIG)
+
+thrift-stop:
+	$(BIN)/flowlake thrift stop --config $(CONFIG)
 
 test: setup
 	$(BIN)/python -m pytest -q

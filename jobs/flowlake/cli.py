@@ -8,6 +8,12 @@
       print the spark-submit arguments that give a job flowlake's Spark settings
   flowlake maintain --config C [--as-of D]
       OPTIMIZE and VACUUM every table, quarantine housekeeping, table sizes
+  flowlake register --config C
+      register every Delta table of the warehouse as <layer>.<table> in the SQL catalog
+  flowlake sql --config C [spark-sql or beeline options, e.g. -e "SELECT ..."]
+      SQL on the catalog: spark-sql, or beeline on the Thrift server while it runs
+  flowlake thrift start|stop|serve --config C
+      the Spark Thrift server (JDBC, HiveServer2 protocol) on 127.0.0.1:<catalog.thrift_port>
 
 `flowlake <command> --help` tells each command's options.
 """
@@ -49,9 +55,53 @@ def submit_args(argv: list[str]) -> int:
     return 0
 
 
+def register(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="flowlake register",
+                                     description="Register the warehouse's Delta tables in the SQL catalog.")
+    parser.add_argument("--config", required=True)
+    args = parser.parse_args(argv)
+    from flowlake.catalog import register as register_tables
+
+    for name in register_tables(load_config(args.config)):
+        print(name)
+    return 0
+
+
+def sql(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="flowlake sql", allow_abbrev=False,
+                                     description="spark-sql on the SQL catalog; other options go to the client.")
+    parser.add_argument("--config", required=True)
+    args, client_args = parser.parse_known_args(argv)
+    from flowlake.catalog import open_sql
+
+    open_sql(load_config(args.config), client_args)
+    return 0
+
+
+def thrift(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="flowlake thrift",
+                                     description="Start, stop or run in the foreground the Spark Thrift server.")
+    parser.add_argument("action", choices=("start", "stop", "serve"))
+    parser.add_argument("--config", required=True)
+    args = parser.parse_args(argv)
+    from flowlake import catalog
+
+    config = load_config(args.config)
+    if args.action == "serve":
+        catalog.serve_thrift(config)
+    elif args.action == "start":
+        pid = catalog.start_thrift(config)
+        print(f"Thrift server (pid {pid}) at {catalog.jdbc_url(config, 'gold')}")
+    elif catalog.stop_thrift(config):
+        print("Thrift server stopped")
+    else:
+        print("no Thrift server was running for this config")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"generate", "run", "submit-args", "maintain"}
+    commands = {"generate", "run", "submit-args", "maintain", "register", "sql", "thrift"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.strip(), file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -66,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
             from flowlake.maintenance import main as maintain_main
             maintain_main(argv[1:])
             return 0
+        catalog_commands = {"register": register, "sql": sql, "thrift": thrift}
+        if argv[0] in catalog_commands:
+            from flowlake.catalog import CatalogError
+            try:
+                return catalog_commands[argv[0]](argv[1:])
+            except CatalogError as err:
+                print(f"flowlake: {err}", file=sys.stderr)
+                return 1
         return run(argv[1:])
     except ConfigError as err:
         print(f"flowlake: config error: {err}", file=sys.stderr)

@@ -4,6 +4,8 @@
 the jars `make setup` fetched (FLOWLAKE_JARS_DIR, default .cache/jars), S3A pointed at the
 endpoint and credentials named in config (read from the environment, never logged), UTC as
 session time zone, and memory and shuffle partitions sized for a 2-core machine.
+`hive_catalog=True` adds the Hive metastore that names the tables (flowlake.catalog); jobs
+work by path and leave it off.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ def spark_jars() -> list[str]:
     return jars
 
 
-def spark_conf(config: Config) -> dict[str, str]:
-    """Every Spark setting flowlake relies on, as `--conf` pairs for spark-submit too."""
+def spark_conf(config: Config, hive_catalog: bool = False) -> dict[str, str]:
+    """Every Spark setting flowlake relies on, as `--conf` pairs for spark-submit too.
+
+    `hive_catalog` adds the Hive metastore that holds the `<layer>.<table>` names; jobs leave it
+    off, so they never open the embedded metastore a running Thrift server holds.
+    """
     conf = {
         "spark.jars": ",".join(spark_jars()),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -63,13 +69,42 @@ def spark_conf(config: Config) -> dict[str, str]:
     if endpoint:
         conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
         conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(endpoint.startswith("https"))
+    if hive_catalog:
+        conf.update(hive_catalog_conf(config))
     return conf
 
 
-def spark_submit_args(config: Config) -> list[str]:
+def hive_catalog_conf(config: Config) -> dict[str, str]:
+    """Spark's Hive catalog on the external metastore in config, else on embedded Derby, and
+    where a Thrift server on it listens (the loopback interface only)."""
+    conf = {
+        "spark.sql.catalogImplementation": "hive",
+        "spark.hadoop.hive.server2.thrift.bind.host": "127.0.0.1",
+        "spark.hadoop.hive.server2.thrift.port": str(config.catalog.thrift_port),
+        # The Thrift server opens sessions on threads whose class loader sees only the JVM's
+        # class path, not `spark.jars`: Delta's catalog must be on the class path itself.
+        "spark.driver.extraClassPath": os.pathsep.join(spark_jars()),
+    }
+    if config.catalog.metastore_uri:
+        conf["spark.hadoop.hive.metastore.uris"] = config.catalog.metastore_uri
+        return conf
+    state = config.catalog.state_dir
+    conf.update({
+        "spark.hadoop.javax.jdo.option.ConnectionURL":
+            f"jdbc:derby:;databaseName={state}/metastore_db;create=true",
+        # derby.log goes beside the database instead of the working directory.
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={state}",
+        # Where the databases' own directories and analysts' managed tables go; flowlake's
+        # tables are external, in the warehouse.
+        "spark.sql.warehouse.dir": f"file://{state}/spark-warehouse",
+    })
+    return conf
+
+
+def spark_submit_args(config: Config, hive_catalog: bool = False) -> list[str]:
     """The same settings as spark-submit arguments: a job submitted with them gets the session
     `build_session` would build (the JVM must know the jars before it starts)."""
-    conf = spark_conf(config)
+    conf = spark_conf(config, hive_catalog)
     args = ["--master", config.spark.master, "--jars", conf.pop("spark.jars"),
             "--driver-memory", conf.pop("spark.driver.memory")]
     for key, value in conf.items():
@@ -91,10 +126,10 @@ def _set_s3_credentials(session: SparkSession, config: Config) -> None:
         hadoop_conf.set("fs.s3a.secret.key", secret)
 
 
-def build_session(config: Config, app_name: str) -> SparkSession:
+def build_session(config: Config, app_name: str, hive_catalog: bool = False) -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name).master(config.spark.master)
-    for key, value in spark_conf(config).items():
+    for key, value in spark_conf(config, hive_catalog).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")

@@ -1,0 +1,167 @@
+"""The SQL catalog: gold by name in spark-sql, and over JDBC from the Thrift server.
+
+Gold is built from the generated days in the shared (Hive-less) session; everything that
+opens the metastore runs as its own process through the `flowlake` command, as a user runs
+it. Rows from the catalog are compared with Spark reading the Delta tables directly.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from pyspark.sql.types import BooleanType, DateType, DoubleType, IntegerType, LongType, StructType
+
+from flowlake.bronze.ingest import run_bronze
+from flowlake.catalog import SPARK_BIN, jdbc_url
+from flowlake.config import load_config
+from flowlake.gold.build import GOLD_TABLES, run_gold
+from flowlake.progress import Progress
+from flowlake.silver.build import run_silver
+from tests.conftest import write_config
+
+pytestmark = pytest.mark.integration
+RUN_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc)
+BEELINE_PROMPT = re.compile(r"^(\d+: jdbc:hive2://\S+> )+")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def flowlake(*args: str, timeout: float = 600) -> str:
+    result = subprocess.run([sys.executable, "-m", "flowlake.cli", *args],
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"flowlake {' '.join(args)} failed:\n{result.stderr[-4000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def lake(spark, generated, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sql_catalog")
+    shutil.copytree(generated[0], folder / "raw")
+    path = write_config(folder, catalog={"state_dir": str(folder / "catalog"), "thrift_port": free_port()})
+    config = load_config(path)
+    for run in (run_bronze, run_silver, run_gold):
+        run(spark, config, RUN_TIME, Progress("test"))
+    return str(path), config
+
+
+def delta_rows(spark, config, table: str) -> tuple[StructType, list[tuple]]:
+    df = spark.read.format("delta").load(config.table_uri("gold", table))
+    rows = sorted(tuple(row) for row in df.collect())
+    assert rows, f"gold.{table} is empty: the comparison would prove nothing"
+    return df.schema, rows
+
+
+def typed(value: str, data_type):
+    """A value as the JDBC driver printed it, read back as the Python value Spark returns."""
+    if value == "NULL":
+        return None
+    if isinstance(data_type, (IntegerType, LongType)):
+        return int(value)
+    if isinstance(data_type, DoubleType):
+        # Java prints the shortest digits that read back as the same double.
+        return float(value)
+    if isinstance(data_type, BooleanType):
+        return {"true": True, "false": False}[value]
+    if isinstance(data_type, DateType):
+        return date.fromisoformat(value)
+    return value
+
+
+def beeline_results(config, queries: dict[str, tuple[str, StructType]]) -> dict[str, list[tuple]]:
+    """Run the queries in one beeline session over JDBC; each result as sorted typed rows.
+
+    tsv2 prints a header line before each result (after beeline's echoed prompts), which is
+    where one result ends and the next begins. (Its csv2 does not quote commas in values.)
+    """
+    command = [str(SPARK_BIN / "beeline"), "-u", jdbc_url(config, "gold"), "--outputformat=tsv2",
+               "--silent=true", "-e", "; ".join(sql for sql, _ in queries.values())]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    headers = {"\t".join(schema.names): name for name, (_, schema) in queries.items()}
+    results, current = {}, None
+    for line in result.stdout.splitlines():
+        line = BEELINE_PROMPT.sub("", line)
+        if line in headers:
+            current = headers[line]
+            results[current] = []
+        elif current and line:
+            schema = queries[current][1]
+            fields = line.split("\t")
+            results[current].append(tuple(typed(v, f.dataType) for v, f in zip(fields, schema.fields)))
+    return {name: sorted(rows) for name, rows in results.items()}
+
+
+def catalog_processes(state_dir: str) -> list[int]:
+    """PIDs whose command line names this catalog's state (the server and its JVM)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if state_dir.encode() in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_tables_are_queried_by_name_in_spark_sql(spark, lake):
+    config_path, config = lake
+    schema, usage = delta_rows(spark, config, "service_usage_daily")
+    silver_count = spark.read.format("delta").load(config.table_uri("silver", "flows")).count()
+    out = flowlake("sql", "--config", config_path, "-S", "-e",
+                   "SELECT * FROM gold.service_usage_daily; SELECT count(*) FROM silver.flows")
+    lines = [line.split("\t") for line in out.splitlines() if line]
+    by_name = sorted(tuple(typed(v, f.dataType) for v, f in zip(fields, schema.fields))
+                     for fields in lines[:-1])
+    assert by_name == usage
+    assert lines[-1] == [str(silver_count)]
+
+
+def test_thrift_server_serves_every_gold_table_as_spark_reads_it_and_stops_clean(spark, lake):
+    config_path, config = lake
+    port, state_dir = config.catalog.thrift_port, config.catalog.state_dir
+    expected = {table: delta_rows(spark, config, table) for table in GOLD_TABLES}
+    started = time.monotonic()
+    flowlake("thrift", "start", "--config", config_path)
+    print(f"Thrift server up in {time.monotonic() - started:.1f}s")
+    try:
+        served = beeline_results(config, {t: (f"SELECT * FROM gold.{t}", schema)
+                                          for t, (schema, _) in expected.items()})
+        assert served == {table: rows for table, (_, rows) in expected.items()}
+
+        # A job writes while the server holds the embedded metastore: it never opens the
+        # metastore, so it runs, and the server sees the new version with no new registration.
+        usage_uri = config.table_uri("gold", "service_usage_daily")
+        spark.sql(f"DELETE FROM delta.`{usage_uri}` WHERE day = DATE'2017-07-02'")
+        schema, usage = delta_rows(spark, config, "service_usage_daily")
+        after = beeline_results(config, {"usage": ("SELECT * FROM gold.service_usage_daily", schema)})
+        assert after == {"usage": usage} and len(usage) < len(expected["service_usage_daily"][1])
+
+        # Registration and `flowlake sql` go through the running server instead of opening
+        # the metastore it holds.
+        registered = flowlake("register", "--config", config_path).split()
+        assert {f"gold.{t}" for t in GOLD_TABLES} | {"silver.flows", "bronze.flows"} <= set(registered)
+        out = flowlake("sql", "--config", config_path, "--outputformat=tsv2", "--silent=true",
+                       "-e", "SELECT count(*) AS usage_rows FROM gold.service_usage_daily")
+        lines = [BEELINE_PROMPT.sub("", line) for line in out.splitlines()]
+        assert [line for line in lines if line][-2:] == ["usage_rows", str(len(usage))]
+    finally:
+        stopped = flowlake("thrift", "stop", "--config", config_path)
+    assert "stopped" in stopped
+    assert catalog_processes(state_dir) == [] and not port_open(port)
