@@ -6,6 +6,8 @@
       process every raw object not yet ingested
   flowlake submit-args --config C
       print the spark-submit arguments that give a job flowlake's Spark settings
+  flowlake report --config C --name trend|overseas|crypto --as-of D [--email] [--resend]
+      render one report from gold to reports_uri/<name>/<period>/, and mail it once per period
   flowlake maintain --config C [--as-of D]
       OPTIMIZE and VACUUM every table, quarantine housekeeping, table sizes
   flowlake register --config C
@@ -101,7 +103,7 @@ def thrift(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"generate", "run", "submit-args", "maintain", "register", "sql", "thrift"}
+    commands = {"generate", "run", "submit-args", "report", "maintain", "register", "sql", "thrift"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.strip(), file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -112,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if argv[0] == "submit-args":
             return submit_args(argv[1:])
+        if argv[0] == "report":
+            from flowlake.reports.job import main as report_main
+            report_main(argv[1:])
+            return 0
         if argv[0] == "maintain":
             from flowlake.maintenance import main as maintain_main
             maintain_main(argv[1:])

@@ -127,6 +127,9 @@ class ReportSettings:
     local_timezone: str = "UTC"
     trend_months: int = 6
     top_services: int = 8
+    # The trend's headline shift: the month shift_to's share of bytes overtook shift_from's.
+    shift_from: str = "western_social"
+    shift_to: str = "chinese_services"
     # The crypto report compares the month of --as-of with the month this many months before
     # (6 puts a winter beside the summer before it, as the published analysis did).
     crypto_compare_months_back: int = 1

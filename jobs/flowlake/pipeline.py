@@ -13,12 +13,13 @@ from flowlake.config import Config, load_config
 from flowlake.progress import Progress
 from flowlake.session import build_session
 
-STAGES = ("bronze", "silver", "gold")
+STAGES = ("bronze", "silver", "gold", "reports")
 
 
 def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
     from flowlake.bronze import ingest
     from flowlake.gold import build as gold_build
+    from flowlake.reports import job as reports_job
     from flowlake.silver import build as silver_build
 
     progress = Progress(app_name.removeprefix("flowlake-"))
@@ -28,7 +29,8 @@ def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
         # The run's one clock reading: stages stamp rows with it, never with their own now().
         run_time = datetime.now(timezone.utc)
         lines = []
-        for name, module in (("bronze", ingest), ("silver", silver_build), ("gold", gold_build)):
+        for name, module in (("bronze", ingest), ("silver", silver_build), ("gold", gold_build),
+                             ("reports", reports_job)):
             if name in stages:
                 results[name] = getattr(module, f"run_{name}")(spark, config, run_time, progress)
                 lines += module.summary_lines(spark, config, results[name])

@@ -6,36 +6,20 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from flowlake.config import load_config
-from flowlake.generate.dumps import generate
 from flowlake.gold.build import GOLD_TABLES, run_gold
 from flowlake.progress import Progress
 from flowlake.tables import set_properties, table_version
-from tests.conftest import write_config
 
 pytestmark = pytest.mark.integration
 PLANTED_COUNTRIES = {"IN", "MY", "NZ", "KE"}
-
-
-@pytest.fixture(scope="module")
-def lake(spark, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("gold")
-    config = load_config(write_config(folder))
-    truth = generate(config, date(2017, 7, 1), date(2017, 10, 31), 300, 5, Progress("test"))
-    from flowlake.bronze.ingest import run_bronze
-    from flowlake.silver.build import run_silver
-    run_time = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    for run in (run_bronze, run_silver, run_gold):
-        run(spark, config, run_time, Progress("test"))
-    return config, truth
 
 
 def gold(spark, config, table):
     return spark.read.format("delta").load(config.table_uri("gold", table))
 
 
-def test_flagged_countries_are_exactly_the_planted_ones_in_every_month(spark, lake):
-    config, _ = lake
+def test_flagged_countries_are_exactly_the_planted_ones_in_every_month(spark, gold_lake):
+    config, _ = gold_lake
     presence = gold(spark, config, "overseas_presence")
     months = sorted({r.period_start for r in presence.select("period_start").collect()})
     assert months == [date(2017, 7, 1), date(2017, 8, 1), date(2017, 9, 1), date(2017, 10, 1)]
@@ -52,8 +36,8 @@ def test_flagged_countries_are_exactly_the_planted_ones_in_every_month(spark, la
     assert "iitd.ac.in" in india.evidence or "delhi.gov.in" in india.evidence
 
 
-def test_every_planted_miner_is_found_with_its_coin_and_role_and_nothing_else(spark, lake):
-    config, truth = lake
+def test_every_planted_miner_is_found_with_its_coin_and_role_and_nothing_else(spark, gold_lake):
+    config, truth = gold_lake
     crypto = gold(spark, config, "crypto_activity_daily")
     found = {(r.internal_ip, r.coin, r.role): r.flows for r in
              crypto.groupBy("internal_ip", "coin", "role").sum("flows").withColumnRenamed("sum(flows)", "flows").collect()}
@@ -64,8 +48,8 @@ def test_every_planted_miner_is_found_with_its_coin_and_role_and_nothing_else(sp
     assert found == expected
 
 
-def test_service_usage_shows_the_planted_crossover_month(spark, lake):
-    config, truth = lake
+def test_service_usage_shows_the_planted_crossover_month(spark, gold_lake):
+    config, truth = gold_lake
     usage = gold(spark, config, "service_usage_daily")
     monthly = {}
     for r in usage.groupBy("range_name", usage.day.cast("string").substr(1, 7).alias("month"), "category") \
@@ -81,16 +65,16 @@ def test_service_usage_shows_the_planted_crossover_month(spark, lake):
     assert set(crossover.values()) <= {"2017-08", "2017-09"}
 
 
-def test_country_activity_counts_local_resources_by_their_country(spark, lake):
-    config, truth = lake
+def test_country_activity_counts_local_resources_by_their_country(spark, gold_lake):
+    config, truth = gold_lake
     activity = gold(spark, config, "country_activity_daily")
     local = {r.country: r["sum(local_resource_flows)"] for r in
              activity.groupBy("country").sum("local_resource_flows").collect() if r["sum(local_resource_flows)"]}
     assert local == {c: sum(kinds.values()) for c, kinds in truth["overseas_countries"].items()}
 
 
-def test_rebuilding_gold_over_the_same_silver_gives_the_same_rows(spark, lake):
-    config, _ = lake
+def test_rebuilding_gold_over_the_same_silver_gives_the_same_rows(spark, gold_lake):
+    config, _ = gold_lake
     before = {t: sorted(tuple(r) for r in gold(spark, config, t).collect()) for t in GOLD_TABLES}
     versions = {t: table_version(spark, config.table_uri("gold", t)) for t in GOLD_TABLES}
     # Pretend one table never saw silver: every day is refreshed again.

@@ -1,0 +1,88 @@
+"""The reports' charts as PNG bytes, drawn with matplotlib (no display needed).
+
+Each function takes a small pandas frame the report already holds, so the CSV beside a chart
+carries exactly the numbers drawn.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import pandas as pd  # noqa: E402
+
+# One colour per category, the same in every chart.
+CATEGORY_COLOURS = {
+    "western_social": "#3b5998", "chinese_services": "#d62728", "streaming": "#9467bd", "gaming": "#2ca02c",
+    "crypto": "#ff7f0e", "anonymity": "#7f7f7f", "search": "#17becf", "other": "#c7c7c7",
+}
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    # No timestamp or software tag: the same figures give the same bytes.
+    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def stacked_shares(shares: pd.DataFrame, title: str) -> bytes:
+    """Bars per period (index), stacked by category (columns), values 0..1."""
+    figure, axes = plt.subplots(figsize=(9, 4))
+    bottom = pd.Series(0.0, index=shares.index)
+    for category in shares.columns:
+        axes.bar(shares.index.astype(str), shares[category], bottom=bottom, label=category,
+                 color=CATEGORY_COLOURS.get(category))
+        bottom += shares[category]
+    axes.set_ylim(0, 1)
+    axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes.set_title(title)
+    axes.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8)
+    return _png(figure)
+
+
+def lines(series: pd.DataFrame, title: str, ylabel: str, percent: bool = False) -> bytes:
+    """One line per column over the index (dates or periods)."""
+    figure, axes = plt.subplots(figsize=(9, 3.5))
+    for column in series.columns:
+        axes.plot(series.index.astype(str), series[column], marker="o", markersize=3, label=str(column),
+                  color=CATEGORY_COLOURS.get(column))
+    if percent:
+        axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
+    if len(series.index) > 20:
+        for i, label in enumerate(axes.get_xticklabels()):
+            label.set_visible(i % (len(series.index) // 12 + 1) == 0)
+    if len(series.columns):
+        axes.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8)
+    return _png(figure)
+
+
+def heatmap(matrix: pd.DataFrame, title: str) -> bytes:
+    """Rows (weekdays) by columns (hours), darker is more."""
+    figure, axes = plt.subplots(figsize=(9, 3))
+    image = axes.imshow(matrix.to_numpy(dtype=float), aspect="auto", cmap="viridis")
+    axes.set_xticks(range(len(matrix.columns)), [str(c) for c in matrix.columns], fontsize=7)
+    axes.set_yticks(range(len(matrix.index)), list(matrix.index))
+    axes.set_xlabel("hour")
+    axes.set_title(title)
+    figure.colorbar(image, ax=axes)
+    return _png(figure)
+
+
+def ranked_bars(values: pd.Series, highlighted: set, threshold: float, title: str, xlabel: str) -> bytes:
+    """Horizontal bars, largest on top, highlighted ones coloured, a dashed threshold line."""
+    figure, axes = plt.subplots(figsize=(8, max(2.5, 0.35 * len(values) + 1)))
+    ordered = values.sort_values()
+    colours = ["#d62728" if label in highlighted else "#9e9e9e" for label in ordered.index]
+    axes.barh([str(i) for i in ordered.index], ordered.to_numpy(), color=colours)
+    axes.axvline(threshold, linestyle="--", color="black", linewidth=1)
+    axes.set_xlabel(xlabel)
+    axes.set_title(title)
+    return _png(figure)

@@ -1,0 +1,65 @@
+"""The crypto-mining report: which hosts mined which coin, how much, with whom, and whether it
+changed since a previous period.
+
+Reads gold.crypto_activity_daily over the month of --as-of and the comparison month; the
+comparison itself is `flowlake.gold.aggregates.crypto_period_comparison`, computed in Spark.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from flowlake.reports import charts
+from flowlake.reports.document import Report, Section
+from flowlake.reports.windows import ReportWindow
+
+
+def host_activity(daily: pd.DataFrame, window: ReportWindow) -> pd.DataFrame:
+    """Per range, host and coin over the current period: volume, peers, pools, first/last seen."""
+    days = (window.end - window.start).days + 1
+    current = daily[(daily["day"] >= window.start) & (daily["day"] <= window.end)]
+    pool = current.assign(pool_flows=current["flows"].where(current["role"] == "pool", 0))
+    table = pool.groupby(["range_name", "internal_ip", "coin"], as_index=False).agg(
+        flows=("flows", "sum"), bytes=("bytes", "sum"), peer_days=("peers", "sum"), pool_flows=("pool_flows", "sum"),
+        active_days=("day", "nunique"), first_seen=("day", "min"), last_seen=("day", "max"))
+    table["peers_per_day"] = (table["peer_days"] / days).round(3)
+    table["flows_per_hour"] = (table["flows"] / (24.0 * days)).round(3)
+    return table.drop(columns="peer_days").sort_values(["range_name", "coin", "internal_ip"]).reset_index(drop=True)
+
+
+def _change_phrase(verdict: str | None, previous: float, current: float, unit: str) -> str:
+    if verdict in ("new", "stopped") or verdict is None:
+        return f"{verdict or 'none'} ({previous:,.1f} -> {current:,.1f} {unit})"
+    change = (current - previous) / previous
+    return f"{verdict} ({previous:,.1f} -> {current:,.1f} {unit}, {change:+.0%})"
+
+
+def comparison_headlines(comparison: pd.DataFrame, window: ReportWindow) -> list[str]:
+    lines = []
+    for r in comparison.sort_values(["coin", "internal_ip"]).itertuples():
+        lines.append(
+            f"{r.internal_ip} ({r.range_name}) {r.coin}: daily volume "
+            f"{_change_phrase(r.volume_change, r.previous_bytes_per_day, r.current_bytes_per_day, 'bytes/day')}, "
+            f"peer rate {_change_phrase(r.peer_rate_change, r.previous_peers_per_day, r.current_peers_per_day, 'peers/day')}"
+            f" against {window.previous_start:%B %Y}.")
+    return lines or ["No crypto-mining activity in either period."]
+
+
+def build_crypto_report(window: ReportWindow, daily: pd.DataFrame, comparison: pd.DataFrame,
+                        tolerance: float, provenance: dict[str, str]) -> Report:
+    activity = host_activity(daily, window)
+    timeline = daily.assign(series=daily["internal_ip"] + " " + daily["coin"]) \
+        .groupby(["day", "series"])["bytes"].sum().unstack(fill_value=0).sort_index()
+    sections = [
+        Section("hosts", f"Mining hosts, {window.start} to {window.end}",
+                ["Peers per day is the mean of each day's distinct peers; pool flows are contacts with mining "
+                 "pools (pool domains or stratum ports)."], None, activity),
+        Section("comparison", f"Compared with {window.previous_start:%B %Y}",
+                [f"Volume and peer rate count as the same within {tolerance:.0%} of the previous period's daily mean."],
+                None, comparison.sort_values(["coin", "internal_ip"]).reset_index(drop=True)),
+        Section("timeline", "Daily bytes per host and coin", [],
+                charts.lines(timeline, "Daily bytes per host and coin", "bytes") if len(timeline) else None,
+                timeline.rename_axis(columns=None).reset_index()),
+    ]
+    return Report("crypto", "Crypto-mining activity", window, comparison_headlines(comparison, window), sections,
+                  provenance)

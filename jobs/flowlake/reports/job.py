@@ -1,0 +1,161 @@
+"""Render one report from the gold tables and deliver it (files to reports_uri, optional email).
+
+  flowlake report --config C --name trend|overseas|crypto --as-of D [--email] [--resend]
+  spark-submit $(flowlake submit-args --config C) jobs/flowlake/reports/job.py --config C --name N --as-of D
+
+`flowlake run --stages ...,reports` renders all three as of gold's last day, without mail.
+
+Extract reads the gold rows of the report's window (`flowlake.reports.windows`), and for the
+trend silver's flows of the window (weekday-by-hour and distinct hosts), with the Delta
+versions read. Transform is the report's pure builder (`trend`, `overseas`, `crypto`). Validate
+refuses an empty window and shares that do not add up. Load is `flowlake.reports.deliver`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime, timezone
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from flowlake.config import Config, load_config
+from flowlake.errors import PipelineStopped
+from flowlake.gold.aggregates import crypto_period_comparison
+from flowlake.progress import Progress
+from flowlake.reports.crypto import build_crypto_report
+from flowlake.reports.deliver import deliver
+from flowlake.reports.document import Report
+from flowlake.reports.overseas import build_overseas_report
+from flowlake.reports.trend import build_trend_report, category_shares, monthly_hosts, weekday_hour_activity
+from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
+from flowlake.session import build_session
+from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
+
+TABLES = {"trend": (("gold", "service_usage_daily"), ("silver", "flows")),
+          "overseas": (("gold", "overseas_presence"),),
+          "crypto": (("gold", "crypto_activity_daily"),)}
+
+
+class ReportRefused(PipelineStopped):
+    """The gold tables cannot support the report asked for; the message says what is missing."""
+
+
+def read_tables(spark: SparkSession, config: Config, name: str) -> tuple[dict[str, DataFrame], dict[str, str]]:
+    """The report's tables at their current versions, and the provenance lines naming them."""
+    frames, provenance = {}, {}
+    for layer, table in TABLES[name]:
+        path = config.table_uri(layer, table)
+        if not table_exists(spark, path):
+            raise ReportRefused(f"{layer}.{table} does not exist at {path}: run the pipeline before the {name} report")
+        version = table_version(spark, path)
+        frames[table] = spark.read.format("delta").option("versionAsOf", version).load(path)
+        provenance[f"{layer}.{table}"] = f"version {version} ({path})"
+    properties = table_properties(spark, config.table_uri(*TABLES[name][0]))
+    provenance["service catalog"] = properties.get(f"{PROPERTY_PREFIX}catalog_version", "unknown")
+    provenance["geo database"] = properties.get(f"{PROPERTY_PREFIX}geo_version", "unknown")
+    return frames, provenance
+
+
+def in_window(df: DataFrame, start: date, end: date, column: str = "day") -> DataFrame:
+    return df.where(F.col(column).between(F.lit(start), F.lit(end)))
+
+
+def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_time: datetime) -> Report:
+    frames, provenance = read_tables(spark, config, window.name)
+    provenance = {"data window": f"{window.start} to {window.end}"
+                  + (f", compared with {window.previous_start} to {window.previous_end}" if window.previous_start else ""),
+                  **provenance, "generated at": run_time.isoformat(timespec="seconds")}
+    settings = config.reports
+    if window.name == "trend":
+        usage = in_window(frames["service_usage_daily"], window.start, window.end).toPandas()
+        refuse_empty(usage, window, "gold.service_usage_daily")
+        silver = in_window(frames["flows"], window.start, window.end)
+        report = build_trend_report(window, usage, monthly_hosts(silver).toPandas(),
+                                    weekday_hour_activity(silver, settings.local_timezone).toPandas(), settings,
+                                    provenance)
+        check_shares(category_shares(usage, "month"))
+        return report
+    if window.name == "overseas":
+        presence = frames["overseas_presence"].where(F.col("period_start") == F.lit(window.start)).toPandas()
+        refuse_empty(presence, window, "gold.overseas_presence")
+        return build_overseas_report(window, presence, config.gold.presence_min_activity_ratio,
+                                     config.gold.presence_min_local_domains, provenance)
+    daily = frames["crypto_activity_daily"]
+    both = in_window(daily, window.start, window.end).unionByName(
+        in_window(daily, window.previous_start, window.previous_end))
+    comparison = crypto_period_comparison(daily, (window.start, window.end),
+                                          (window.previous_start, window.previous_end),
+                                          config.gold.crypto_same_tolerance)
+    return build_crypto_report(window, both.toPandas(), comparison.toPandas(), config.gold.crypto_same_tolerance,
+                               provenance)
+
+
+def refuse_empty(rows, window: ReportWindow, table: str) -> None:
+    if rows.empty:
+        raise ReportRefused(f"{table} has no rows for {window.start} to {window.end}: "
+                            f"nothing to report (ingest that period first)")
+
+
+def check_shares(monthly) -> None:
+    """Each range's category shares of a month add up to 1 (rounding aside)."""
+    sums = monthly.groupby(["period", "range_name"])["bytes_share"].sum()
+    off = sums[(sums - 1).abs() > 0.001]
+    if len(off):
+        raise ReportRefused(f"category shares do not add up to 1 for {off.to_dict()}")
+
+
+def run_report(spark: SparkSession, config: Config, name: str, as_of: date, run_time: datetime, email: bool,
+               resend: bool, progress: Progress) -> dict:
+    window = report_window(name, as_of, config.reports)
+    with progress.stage(f"render {name} {window.label}") as stage:
+        report = build_report(spark, config, window, run_time)
+        stage.done(rows=len(report.sections))
+    with progress.stage("deliver") as stage:
+        delivery = deliver(config, report, email, resend, progress)
+        stage.done(rows=len(delivery["files"]))
+    return {"report": report, **delivery}
+
+
+def run_reports(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> dict:
+    """The `reports` stage of `flowlake run`: every report as of gold's last day, not mailed
+    (the flowlake_reports DAG mails them on their calendar)."""
+    path = config.table_uri("gold", "service_usage_daily")
+    last_day = spark.read.format("delta").load(path).agg(F.max("day")).first()[0] \
+        if table_exists(spark, path) else None
+    if last_day is None:
+        progress.say("gold is empty: no reports")
+        return {}
+    return {name: run_report(spark, config, name, last_day, run_time, False, False, progress) for name in REPORT_NAMES}
+
+
+def summary_lines(spark: SparkSession, config: Config, results: dict) -> list[str]:
+    return [f"report {name}: {result['files'][0].rsplit('/', 1)[0]}/report.html" for name, result in results.items()]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="flowlake report", description="Render and deliver one report.")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--name", required=True, choices=REPORT_NAMES)
+    parser.add_argument("--as-of", required=True, type=date.fromisoformat, help="last day the report covers")
+    parser.add_argument("--email", action="store_true", help="mail it to reports.recipients (once per period)")
+    parser.add_argument("--resend", action="store_true", help="mail it again even if this period was mailed")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    config = load_config(args.config)
+    progress = Progress("report")
+    spark = build_session(config, f"flowlake-report-{args.name}")
+    try:
+        result = run_report(spark, config, args.name, args.as_of, datetime.now(timezone.utc), args.email,
+                            args.resend, progress)
+    finally:
+        spark.stop()
+    progress.summary([*summary_lines(spark, config, {args.name: result}), f"emailed: {result['emailed']}"])
+    return result
+
+
+if __name__ == "__main__":
+    main()

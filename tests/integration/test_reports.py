@@ -1,0 +1,197 @@
+"""The three reports rendered from gold over four generated months, checked against the gold
+tables and the planted truth, and delivered: files to disk and the local S3 server, mail to
+the local SMTP server (decoded and compared), once per period, retried when SMTP is down."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import replace
+from io import StringIO
+
+import pandas as pd
+import pytest
+from markupsafe import escape
+from pyspark.sql import functions as F
+
+from flowlake.progress import Progress
+from flowlake.reports.deliver import DeliveryFailed, SmtpServer, deliver
+from flowlake.reports.document import report_files
+from flowlake.reports.job import run_report
+from flowlake.storage import list_objects, local_path, s3_client
+from tests.integration.conftest import REPORTS_RUN_TIME
+
+pytestmark = pytest.mark.integration
+PLANTED_COUNTRIES = {"IN", "MY", "NZ", "KE"}
+
+
+def published(config, name: str, file: str) -> bytes:
+    report = next(iter(local_path(f"{config.reports_uri}/{name}").iterdir()))
+    return (report / file).read_bytes()
+
+
+def csv(config, name: str, file: str) -> pd.DataFrame:
+    return pd.read_csv(StringIO(published(config, name, file).decode()))
+
+
+def gold(spark, config, table):
+    return spark.read.format("delta").load(config.table_uri("gold", table))
+
+
+def test_trend_shares_are_gold_bytes_over_the_range_total(spark, reports):
+    config, _ = reports
+    usage = gold(spark, config, "service_usage_daily").where("day <= DATE'2017-10-31'")
+    totals = {(r.month, r.range_name, r.category): r.bytes for r in usage.groupBy(
+        F.date_format("day", "yyyy-MM").alias("month"), "range_name", "category").agg(F.sum("bytes").alias("bytes"))
+        .collect()}
+    for range_name in ("kp", "china_netcom", "satgate"):
+        table = csv(config, "trend", f"monthly_shares_{range_name}.csv")
+        assert sorted(table["month"].unique()) == ["2017-07", "2017-08", "2017-09", "2017-10"]
+        assert {(r.month, range_name, r.category): r.bytes for r in table.itertuples()} == \
+            {k: v for k, v in totals.items() if k[1] == range_name}
+        month_total = table.groupby("month")["bytes"].transform("sum")
+        assert (table["bytes_share"] - (table["bytes"] / month_total).round(4)).abs().max() < 1e-9
+
+
+def test_trend_headlines_and_shift_month_come_from_the_data(reports, gold_lake):
+    config, results = reports
+    html = published(config, "trend", "report.html").decode()
+    truth = gold_lake[1]
+    for range_name in ("kp", "china_netcom", "satgate"):
+        table = csv(config, "trend", f"monthly_shares_{range_name}.csv")
+        shares = table.pivot(index="month", columns="category", values="bytes_share").fillna(0.0)
+        headline = next(h for h in results["trend"]["report"].headlines if h.startswith(f"{range_name}: "))
+        for category in ("western_social", "chinese_services"):
+            first, last = re.search(category + r" (?:fell|rose|held) from (\d+)% to (\d+)%", headline).groups()
+            assert (int(first), int(last)) == (round(shares[category].iloc[0] * 100),
+                                               round(shares[category].iloc[-1] * 100))
+        assert re.search(r"western_social fell from \d+% to \d+%.*chinese_services rose", headline), headline
+        assert escape(headline) in html
+        month = pd.Timestamp(truth["crossover_month"][range_name] + "-01").strftime("%B %Y")
+        assert f"{range_name}: the shift happened in {month}." in results["trend"]["report"].headlines
+
+
+def test_trend_weekday_hour_heat_map_counts_every_silver_flow(spark, reports):
+    config, _ = reports
+    silver = spark.read.format("delta").load(config.table_uri("silver", "flows"))
+    for range_name in ("kp", "satgate"):
+        matrix = csv(config, "trend", f"weekday_hour_{range_name}.csv")
+        assert list(matrix["weekday"]) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        expected = silver.where(f"range_name = '{range_name}' AND day <= DATE'2017-10-31'").count()
+        assert int(matrix.drop(columns="weekday").to_numpy().sum()) == expected
+
+
+def test_overseas_report_ranks_the_planted_countries_with_gold_figures_and_evidence(spark, reports):
+    config, results = reports
+    flagged = csv(config, "overseas", "flagged_countries.csv")
+    assert set(flagged["country"]) == PLANTED_COUNTRIES
+    assert list(flagged["activity_ratio"]) == sorted(flagged["activity_ratio"], reverse=True)
+    rows = {r.country: r for r in gold(spark, config, "overseas_presence")
+            .where("period_start = DATE'2017-09-01'").collect()}
+    html = published(config, "overseas", "report.html").decode()
+    for r in flagged.itertuples():
+        assert (r.activity_ratio, r.local_domains, r.evidence) == \
+            (rows[r.country].activity_ratio, rows[r.country].local_domains, rows[r.country].evidence)
+        assert r.evidence in html
+    assert "New since the month before: none. Dropped: none." in results["overseas"]["report"].headlines
+
+
+def test_crypto_report_compares_each_miner_with_the_month_before_in_gold_numbers(spark, reports, gold_lake):
+    config, results = reports
+    daily = gold(spark, config, "crypto_activity_daily")
+    flows = {(r.internal_ip, r.coin, r.month): r.flows for r in daily.groupBy(
+        "internal_ip", "coin", F.date_format("day", "yyyy-MM").alias("month")).agg(F.sum("flows").alias("flows"))
+        .collect()}
+    comparison = csv(config, "crypto", "comparison.csv")
+    for r in comparison.itertuples():
+        assert r.current_flows == flows.get((r.internal_ip, r.coin, "2017-10"), 0)
+        assert r.previous_flows == flows.get((r.internal_ip, r.coin, "2017-09"), 0)
+        assert r.volume_change in {"same", "higher", "lower", "new", "stopped"}
+    active = {(m["internal_ip"], m["coin"]) for m in gold_lake[1]["miners"]
+              if m["first_day"] <= "2017-10-31" and m["last_day"] >= "2017-09-01"}
+    assert set(zip(comparison["internal_ip"], comparison["coin"])) == active
+    hosts = csv(config, "crypto", "hosts.csv")
+    assert dict(zip(zip(hosts["internal_ip"], hosts["coin"]), hosts["flows"])) == \
+        {(ip, coin): n for (ip, coin, month), n in flows.items() if month == "2017-10"}
+    html = published(config, "crypto", "report.html").decode()
+    assert all(escape(line) in html for line in results["crypto"]["report"].headlines)
+
+
+def test_every_report_is_self_contained_with_its_charts_inline_and_provenance(reports):
+    config, results = reports
+    for name, result in results.items():
+        html = published(config, name, "report.html").decode()
+        assert not re.search(r"(src|href)=\"(https?:)?//", html), name
+        images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
+        charts = [s for s in result["report"].sections if s.chart]
+        assert [base64.b64decode(i) for i in images] == [s.chart for s in charts]
+        assert all(published(config, name, f"{s.name}.png") == s.chart for s in charts)
+        for key in ("data window", "generated at", "service catalog", "geo database"):
+            assert f"<dt>{key}</dt>" in html
+        assert re.search(r"gold\.\w+</dt><dd>version \d+", html), name
+    assert "<dd>2026-01-01T00:00:00+00:00</dd>" in published(config, "trend", "report.html").decode()
+
+
+def test_rendering_the_same_gold_again_gives_the_same_files(spark, reports):
+    config, results = reports
+    report = results["crypto"]["report"]
+    again = run_report(spark, config, "crypto", report.window.end, REPORTS_RUN_TIME, False, False, Progress("test"))
+    assert report_files(again["report"]) == report_files(results["crypto"]["report"])
+
+
+def test_mail_carries_the_html_and_every_csv_once_per_period_unless_resent(reports, smtp_maildir):
+    config, results = reports
+    report = results["overseas"]["report"]
+    files = report_files(report)
+    before = len(smtp_maildir)
+    first = deliver(config, report, True, False, Progress("test"))
+    assert first["emailed"] and len(smtp_maildir) == before + 1
+    message = next(m for m in smtp_maildir if m["Message-ID"] == first["message_id"])
+    assert message["To"] == "analyst@flowlake.test"
+    assert message["Subject"] == "flowlake overseas report, 2017-09-01 to 2017-09-30"
+    parts = {part.get_filename() or part.get_content_type(): part.get_payload(decode=True)
+             for part in message.walk() if not part.is_multipart()}
+    assert parts["text/html"] == files["report.html"]
+    assert {k: v for k, v in parts.items() if k.endswith(".csv")} == \
+        {k: v for k, v in files.items() if k.endswith(".csv")}
+    assert b"4 countries flagged" in parts["text/plain"]
+
+    assert not deliver(config, report, True, False, Progress("test"))["emailed"]
+    assert len(smtp_maildir) == before + 1
+    assert deliver(config, report, True, True, Progress("test"))["emailed"]
+    assert len(smtp_maildir) == before + 2
+
+
+def test_a_send_that_keeps_failing_is_retried_reported_and_the_report_kept(reports, smtp_maildir, tmp_path):
+    config, results = reports
+    config = replace(config, reports_uri=f"file://{tmp_path}/reports")
+    report = results["crypto"]["report"]
+    down = SmtpServer("127.0.0.1", 9, None, None, False)  # the discard port: nothing listens
+    said = StringIO()
+    with pytest.raises(DeliveryFailed, match="not sent after 3 attempts"):
+        deliver(config, report, True, False, Progress("test", stream=said), server=down)
+    assert "email attempt 3 of 3 failed: ConnectionRefusedError" in said.getvalue()
+    prefix = local_path(f"{config.reports_uri}/crypto/{report.window.label}")
+    assert (prefix / "report.html").is_file() and not (prefix / "delivery.json").exists()
+    # The re-run sends it: nothing was recorded as delivered.
+    before = len(smtp_maildir)
+    assert deliver(config, report, True, False, Progress("test"))["emailed"]
+    assert len(smtp_maildir) == before + 1
+
+
+def test_delivery_to_s3_uses_stable_keys_and_an_index(reports, s3_endpoint):
+    config, results = reports
+    config = replace(config, reports_uri="s3a://flowlake-reports/reports")
+    client = s3_client(config.s3)
+    client.create_bucket(Bucket="flowlake-reports")
+    for result in results.values():
+        deliver(config, result["report"], False, False, Progress("test"))
+    keys = list_objects(config.reports_uri, config.s3)
+    for result in results.values():
+        deliver(config, result["report"], False, False, Progress("test"))
+    assert list_objects(config.reports_uri, config.s3) == keys
+    labels = {name: result["report"].window.label for name, result in results.items()}
+    assert {k.split("/")[4:6][0] for k in keys if k.endswith("report.html")} == set(labels)
+    assert f"s3a://flowlake-reports/reports/trend/{labels['trend']}/monthly_shares_kp.csv" in keys
+    index = client.get_object(Bucket="flowlake-reports", Key="reports/index.html")["Body"].read().decode()
+    assert all(f'href="{name}/{label}/report.html"' in index for name, label in labels.items())
