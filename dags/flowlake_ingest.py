@@ -3,16 +3,17 @@
 
 Every day at 00:00 UTC, for the day before (the data interval):
 
-1. **wait_for_raw_dumps** defers to the triggerer (no worker slot held, no busy poll) until an
+1. **job_settings** reads the config: Spark settings, where raw dumps land, the days covered.
+2. **wait_for_raw_dumps** defers to the triggerer (no worker slot held, no busy poll) until an
    object of that day (`*<YYYY-MM-DD>*`) is under the config's `raw_uri` in object storage
    (connection `flowlake_s3`; checked every 5 minutes, given up after 20 hours).
-2. **bronze**, **silver**, **gold** run the layer jobs with spark-submit (master from the
+3. **bronze**, **silver**, **gold** run the layer jobs with spark-submit (master from the
    `spark_default` connection). Each is its layer's quality gate: the job runs the table's
    Great Expectations suite on the new rows *before* its Delta commit and exits non-zero when
    it fails, so nothing is published and nothing downstream runs. Bronze ingests every object
    not yet in its manifest (a late dump of an older day included); silver and gold rebuild
    exactly the days that changed, so re-running a day changes nothing.
-3. **publish_gold** updates the gold tables' Assets, with the days covered in the event's
+4. **publish_gold** updates the gold tables' Assets, with the days covered in the event's
    extra; `flowlake_reports` is scheduled on them.
 
 **Backfill** (six months of landed dumps in one action): `make backfill FROM=2017-07-01
@@ -36,8 +37,9 @@ with DAG(
     schedule=CronTriggerTimetable("0 0 * * *", timezone="UTC", interval=timedelta(days=1)),
     start_date=pendulum.datetime(2017, 7, 1, tz="UTC"),
     catchup=False,
-    # One run at a time: bronze's manifest makes a second concurrent run redundant, not harmful.
-    max_active_runs=1,
+    # Two: a daily run waiting for late dumps must not hold up a backfill or a re-run. Two runs
+    # in bronze at once are harmless (each replaces the rows of the objects it ingests).
+    max_active_runs=2,
     default_args=DEFAULT_ARGS,
     params=config_param(),
     tags=["flowlake", "ingest", "bronze", "silver", "gold"],
@@ -46,7 +48,8 @@ with DAG(
     settings = job_settings("{{ params.config }}")
     wait = S3KeySensor(
         task_id="wait_for_raw_dumps",
-        bucket_key="{{ ti.xcom_pull(task_ids='job_settings', key='raw_dumps') }}/*{{ data_interval_start | ds }}*",
+        bucket_key="{{ ti.xcom_pull(task_ids='job_settings', key='raw_dumps') }}/"
+                   "*{{ ti.xcom_pull(task_ids='job_settings', key='first_day') }}*",
         wildcard_match=True,
         aws_conn_id=S3_CONN,
         deferrable=True,
@@ -59,12 +62,9 @@ with DAG(
     gold = spark_job("gold", "gold/build.py", settings)
 
     @task(outlets=GOLD_ASSETS)
-    def publish_gold(outlet_events=None, data_interval_start=None, data_interval_end=None):
+    def publish_gold(first_day: str, last_day: str, outlet_events=None):
         """Mark the gold tables updated, with the days this run covered."""
-        from flowlake.report_calendar import window_days
-
-        first, last = window_days(data_interval_start, data_interval_end) or (data_interval_start.date(),) * 2
         for asset in GOLD_ASSETS:
-            outlet_events[asset].extra = {"first_day": first.isoformat(), "last_day": last.isoformat()}
+            outlet_events[asset].extra = {"first_day": first_day, "last_day": last_day}
 
-    settings >> wait >> bronze >> silver >> gold >> publish_gold()
+    settings >> wait >> bronze >> silver >> gold >> publish_gold(settings["first_day"], settings["last_day"])

@@ -28,4 +28,6 @@ with DAG(
 ) as dag:
     settings = job_settings("{{ params.config }}")
     settings >> spark_job("maintain", "maintenance.py", settings,
-                          ["--config", "{{ params.config }}", "--as-of", "{{ data_interval_end | ds }}"])
+                          ["--config", "{{ params.config }}", "--as-of",
+                           # A run triggered without a logical date has no data interval.
+                           "{{ (dag_run.data_interval_end or dag_run.run_after) | ds }}"])

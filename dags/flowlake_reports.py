@@ -41,18 +41,19 @@ with DAG(
     settings = job_settings("{{ params.config }}")
 
     @task
-    def reports_due(params=None, triggering_asset_events=None, data_interval_start=None,
-                    data_interval_end=None) -> list[list[str]]:
+    def reports_due(run_first_day: str | None, run_last_day: str | None, params=None,
+                    triggering_asset_events=None) -> list[list[str]]:
         """The job arguments of each report with a period due in this run's window."""
         from datetime import date
 
-        from flowlake.report_calendar import due_reports, events_window, window_days
+        from flowlake.report_calendar import due_reports, events_window
 
         if params.get("first_day") and params.get("last_day"):
             window = date.fromisoformat(params["first_day"]), date.fromisoformat(params["last_day"])
         else:
             extras = [event.extra for events in (triggering_asset_events or {}).values() for event in events]
-            window = events_window(extras) or window_days(data_interval_start, data_interval_end)
+            run_days = (date.fromisoformat(run_first_day), date.fromisoformat(run_last_day)) if run_first_day else None
+            window = events_window(extras) or run_days
         due = {name: as_of for name, as_of in due_reports(*window).items() if as_of} if window else {}
         print(f"window {window}: due {due or 'nothing'}")
         resend = ["--resend"] if params.get("resend") else []
@@ -61,5 +62,6 @@ with DAG(
 
     # One mapped task instance per due report (none due: the task is skipped), named in the UI
     # by report and period.
-    settings >> mapped_spark_job("render_and_deliver", "reports/job.py", settings, reports_due(), env=SMTP_ENV,
+    settings >> mapped_spark_job("render_and_deliver", "reports/job.py", settings,
+                                 reports_due(settings["first_day"], settings["last_day"]), env=SMTP_ENV,
                                  map_index_template="{{ task.application_args[3] }} {{ task.application_args[5] }}")

@@ -29,6 +29,15 @@ def window_days(start: datetime, end: datetime) -> tuple[date, date] | None:
     return (first, last) if last >= first else None
 
 
+def run_window(start: datetime | None, end: datetime | None, run_after: datetime) -> tuple[date, date] | None:
+    """The days an Airflow run covers: its data interval's whole days, or, for a run triggered
+    without a logical date (hence without a data interval), the day before it ran."""
+    if start is None or end is None:
+        day = run_after.date() - timedelta(days=1)
+        return day, day
+    return window_days(start, end)
+
+
 def events_window(extras: list[dict]) -> tuple[date, date] | None:
     """The days the gold Asset events covered, from their extras {"first_day", "last_day"}."""
     spans = [(date.fromisoformat(e["first_day"]), date.fromisoformat(e["last_day"]))

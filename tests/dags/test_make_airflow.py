@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -60,9 +61,10 @@ def test_make_airflow_lists_and_runs_the_dags_and_airflow_stop_leaves_nothing(tm
     # The local S3 and SMTP servers `make airflow` starts, on ports no other test uses.
     s3_port, smtp_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(AIRFLOW_HOME=str(home), FLOWLAKE_AIRFLOW_PORT=str(PORT), FLOWLAKE_S3_PORT=str(s3_port),
-               FLOWLAKE_SMTP_PORT=str(smtp_port))
     config = write_config(tmp_path)
+    # FLOWLAKE_CONFIG: unpausing a DAG also starts a run for its latest schedule, with the default config.
+    env.update(AIRFLOW_HOME=str(home), FLOWLAKE_AIRFLOW_PORT=str(PORT), FLOWLAKE_S3_PORT=str(s3_port),
+               FLOWLAKE_SMTP_PORT=str(smtp_port), FLOWLAKE_CONFIG=str(config))
 
     started = time.monotonic()
     start = subprocess.run(["make", "airflow"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -93,6 +95,9 @@ def test_make_airflow_lists_and_runs_the_dags_and_airflow_stop_leaves_nothing(tm
         stop = subprocess.run(["make", "airflow-stop"], cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=300)
     assert stop.returncode == 0, stop.stdout[-3000:] + stop.stderr[-3000:]
+    for leftover in (f"s3-server-{s3_port}.log", f"smtp-server-{smtp_port}.log", f"smtp-{smtp_port}"):
+        shutil.rmtree(ROOT / ".run" / leftover, ignore_errors=True)
+        (ROOT / ".run" / leftover).unlink(missing_ok=True)
     assert processes_of(home, session_id) == []
     for port in (PORT, s3_port, smtp_port):
         assert not bound(port), f"127.0.0.1:{port} still bound after make airflow-stop"

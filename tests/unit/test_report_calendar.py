@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from flowlake.report_calendar import due_reports, events_window, last_period_end, window_days
+from flowlake.report_calendar import due_reports, events_window, last_period_end, run_window, window_days
 
 
 def utc(*args):
@@ -52,3 +52,8 @@ def test_the_gold_events_window_spans_every_event_and_ignores_events_without_day
 def test_an_unknown_cadence_is_refused():
     with pytest.raises(ValueError, match="daily"):
         last_period_end("daily", date(2017, 7, 1), date(2017, 7, 2))
+
+
+def test_a_run_without_a_data_interval_covers_the_day_before_it_ran():
+    assert run_window(None, None, utc(2017, 8, 1, 9)) == (date(2017, 7, 31), date(2017, 7, 31))
+    assert run_window(utc(2017, 7, 1), utc(2017, 7, 3), utc(2026, 1, 1)) == (date(2017, 7, 1), date(2017, 7, 2))
