@@ -100,7 +100,7 @@ def backfill(airflow: Airflow, first: date, last: date, timeout: float) -> int:
     start = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
     before = {r["dag_run_id"] for r in airflow.runs("flowlake_reports")}
-    run_id = f"backfill__{first}_{last}__{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+    run_id = f"range__{first}_{last}__{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"  # backfill__ is reserved
     airflow.trigger("flowlake_ingest", run_id, interval=(start, end))
     ingest = airflow.wait("flowlake_ingest", run_id, timeout)
     if ingest["state"] != "success":
