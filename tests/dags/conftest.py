@@ -37,7 +37,8 @@ def airflow_test_env() -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # INFO: a failed test shows the Spark job's own output (spark-submit logs it at INFO).
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
         "AIRFLOW_CONN_FLOWLAKE_S3": json.dumps({
             "conn_type": "aws", "login": os.environ["AWS_ACCESS_KEY_ID"],
