@@ -10,7 +10,7 @@ DEMO_END ?= 2017-07-07
 DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup demo test bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop
+.PHONY: setup browser demo test bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop
 
 setup: $(VENV)/.installed $(JARS)/.fetched
 
@@ -31,7 +31,7 @@ demo: setup
 	@if [ ! -d data/raw ]; then \
 	  $(BIN)/flowlake generate --config $(CONFIG) --start $(DEMO_START) --end $(DEMO_END) \
 	    --flows-per-day $(DEMO_FLOWS_PER_DAY); fi
-	$(BIN)/flowlake run --config $(CONFIG) --stages bronze,silver,gold
+	$(BIN)/flowlake run --config $(CONFIG) --stages bronze,silver,gold,reports
 
 # Local Airflow (infra/airflow.sh) and the local S3 and SMTP servers its connections point at.
 # The connections are AIRFLOW_CONN_* variables, which Airflow reads from the environment; set
@@ -75,7 +75,12 @@ thrift: setup
 thrift-stop:
 	$(BIN)/flowlake thrift stop --config $(CONFIG)
 
-test: setup
+# Debian's Chromium and ChromeDriver for the reports' browser test (apt needs root, as on CI).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 # Silver throughput beside DuckDB on the same raw files; BENCH_ARGS="--flows 2000000 --days 20" for a shorter run.

@@ -5,7 +5,6 @@ the local SMTP server, maintenance on the tables the ingest built, and a failure
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -131,26 +130,6 @@ def test_reports_are_rendered_to_object_storage_and_mailed(lake, ingested, dagba
     keys = {o["Key"] for o in s3_client(config.s3).list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
     for name, window in windows.items():
         assert f"{prefix}/{name}/{window}/report.html" in keys, (name, sorted(keys))
-
-
-def test_maintenance_compacts_vacuums_and_expires_quarantine(spark, lake, ingested, dagbag):
-    from delta.tables import DeltaTable
-
-    config, _ = lake
-    silver_path = config.table_uri("silver", "flows")
-    rows_before = spark.read.format("delta").load(silver_path).count()
-    # Retention 0 days counted back from the run's day: every quarantine row is older than tomorrow.
-    tomorrow = utc(datetime.now(timezone.utc).date() + timedelta(days=1))
-    run, states = run_dag(dagbag, "flowlake_maintenance", tomorrow, config=config.path)
-    assert run.state == "success", states
-
-    assert spark.read.format("delta").load(config.table_uri("bronze", "quarantine")).count() == 0
-    assert spark.read.format("delta").load(silver_path).count() == rows_before
-    operations = [r.operation for r in DeltaTable.forPath(spark, silver_path).history().collect()]
-    assert "OPTIMIZE" in operations and "VACUUM END" in operations
-    # VACUUM with 0 hours left only the files of the current version.
-    on_disk = [p for p in Path(silver_path.removeprefix("file://")).rglob("*.parquet")]
-    assert len(on_disk) == DeltaTable.forPath(spark, silver_path).detail().collect()[0].numFiles
 
 
 def test_a_failed_task_mails_an_alert_through_smtp_default(airflow_db, dagbag, smtp_maildir, tmp_path):

@@ -1,6 +1,6 @@
 """The SQL catalog: gold by name in spark-sql, and over JDBC from the Thrift server.
 
-Gold is built from the generated days in the shared (Hive-less) session; everything that
+Gold is the shared `gold_lake`, built in the shared (Hive-less) session; everything that
 opens the metastore runs as its own process through the `flowlake` command, as a user runs
 it. Rows from the catalog are compared with Spark reading the Delta tables directly.
 """
@@ -8,27 +8,23 @@ it. Rows from the catalog are compared with Spark reading the Delta tables direc
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import pytest
 from pyspark.sql.types import BooleanType, DateType, DoubleType, IntegerType, LongType, StructType
 
-from flowlake.bronze.ingest import run_bronze
 from flowlake.catalog import SPARK_BIN, jdbc_url
 from flowlake.config import load_config
-from flowlake.gold.build import GOLD_TABLES, run_gold
-from flowlake.progress import Progress
-from flowlake.silver.build import run_silver
+from flowlake.gold.build import GOLD_TABLES
+from flowlake.tables import table_version
 from tests.conftest import write_config
 
 pytestmark = pytest.mark.integration
-RUN_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc)
 BEELINE_PROMPT = re.compile(r"^(\d+: jdbc:hive2://\S+> )+")
 
 
@@ -46,14 +42,13 @@ def flowlake(*args: str, timeout: float = 600) -> str:
 
 
 @pytest.fixture(scope="module")
-def lake(spark, generated, tmp_path_factory):
+def lake(gold_lake, tmp_path_factory):
+    """A config of its own (catalog state, a free Thrift port) on the shared gold lake."""
     folder = tmp_path_factory.mktemp("sql_catalog")
-    shutil.copytree(generated[0], folder / "raw")
-    path = write_config(folder, catalog={"state_dir": str(folder / "catalog"), "thrift_port": free_port()})
-    config = load_config(path)
-    for run in (run_bronze, run_silver, run_gold):
-        run(spark, config, RUN_TIME, Progress("test"))
-    return str(path), config
+    shared = gold_lake[0]
+    path = write_config(folder, raw_uri=shared.raw_uri, warehouse_uri=shared.warehouse_uri,
+                        catalog={"state_dir": str(folder / "catalog"), "thrift_port": free_port()})
+    return str(path), load_config(path)
 
 
 def delta_rows(spark, config, table: str) -> tuple[StructType, list[tuple]]:
@@ -148,10 +143,15 @@ def test_thrift_server_serves_every_gold_table_as_spark_reads_it_and_stops_clean
         # A job writes while the server holds the embedded metastore: it never opens the
         # metastore, so it runs, and the server sees the new version with no new registration.
         usage_uri = config.table_uri("gold", "service_usage_daily")
+        before = table_version(spark, usage_uri)
         spark.sql(f"DELETE FROM delta.`{usage_uri}` WHERE day = DATE'2017-07-02'")
-        schema, usage = delta_rows(spark, config, "service_usage_daily")
-        after = beeline_results(config, {"usage": ("SELECT * FROM gold.service_usage_daily", schema)})
-        assert after == {"usage": usage} and len(usage) < len(expected["service_usage_daily"][1])
+        try:
+            schema, usage = delta_rows(spark, config, "service_usage_daily")
+            after = beeline_results(config, {"usage": ("SELECT * FROM gold.service_usage_daily", schema)})
+            assert after == {"usage": usage} and len(usage) < len(expected["service_usage_daily"][1])
+        finally:
+            # The lake is shared with other tests: put the rows back.
+            spark.sql(f"RESTORE TABLE delta.`{usage_uri}` TO VERSION AS OF {before}")
 
         # Registration and `flowlake sql` go through the running server instead of opening
         # the metastore it holds.
@@ -160,7 +160,7 @@ def test_thrift_server_serves_every_gold_table_as_spark_reads_it_and_stops_clean
         out = flowlake("sql", "--config", config_path, "--outputformat=tsv2", "--silent=true",
                        "-e", "SELECT count(*) AS usage_rows FROM gold.service_usage_daily")
         lines = [BEELINE_PROMPT.sub("", line) for line in out.splitlines()]
-        assert [line for line in lines if line][-2:] == ["usage_rows", str(len(usage))]
+        assert [line for line in lines if line][-2:] == ["usage_rows", str(len(expected["service_usage_daily"][1]))]
     finally:
         stopped = flowlake("thrift", "stop", "--config", config_path)
     assert "stopped" in stopped
