@@ -1,6 +1,6 @@
 """The DAGs end to end with dag.test(): generated dumps in the local S3 server, real Spark jobs
 through spark-submit, gold rows checked against the generator's ground truth, reports mailed to
-the local SMTP server, maintenance on the tables the ingest built, and a failure alert by mail."""
+the local SMTP server, and a failure alert by mail."""
 
 from __future__ import annotations
 
