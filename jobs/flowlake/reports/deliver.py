@@ -78,11 +78,11 @@ def report_prefix(reports_uri: str, report: Report) -> str:
     return f"{reports_uri}/{report.name}/{report.window.label}"
 
 
-def publish_files(config: Config, report: Report) -> list[str]:
+def publish_files(config: Config, report: Report, files: dict[str, bytes]) -> list[str]:
     """Write the report's files and refresh the index; returns the URIs written."""
     prefix = report_prefix(config.reports_uri, report)
     written = []
-    for name, data in report_files(report).items():
+    for name, data in files.items():
         write_object(f"{prefix}/{name}", data, config.s3)
         written.append(f"{prefix}/{name}")
     write_object(f"{config.reports_uri}/index.html", index_page(config), config.s3)
@@ -134,17 +134,19 @@ def send_with_retries(send: Callable[[EmailMessage], None], message: EmailMessag
 def deliver(config: Config, report: Report, email: bool, resend: bool, progress: Progress,
             server: SmtpServer | None = None) -> dict:
     """Publish the files, then mail them unless already mailed; returns the delivery record."""
-    written = publish_files(config, report)
+    # Rendered once: the same bytes are published and mailed.
+    files = report_files(report)
+    written = publish_files(config, report, files)
     progress.say(f"published {len(written)} files under {report_prefix(config.reports_uri, report)}/")
     record_uri = f"{report_prefix(config.reports_uri, report)}/{RECORD}"
-    previous = read_object(record_uri, config.s3)
     if not email or not config.reports.recipients:
         progress.say("email not asked for" if not email else "email skipped: reports.recipients is empty")
         return {"files": written, "emailed": False}
+    previous = read_object(record_uri, config.s3)
     if previous and not resend:
         progress.say(f"already mailed (see {record_uri}); pass --resend to send again")
         return {"files": written, "emailed": False, **json.loads(previous)}
-    message = compose_message(report, report_files(report), config.reports.sender, config.reports.recipients)
+    message = compose_message(report, files, config.reports.sender, config.reports.recipients)
     server = server or SmtpServer.from_environment(config.reports)
     attempts = send_with_retries(server.send, message, config.reports.send_attempts,
                                  config.reports.retry_seconds, progress)
