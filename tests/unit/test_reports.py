@@ -13,6 +13,7 @@ from flowlake.progress import Progress
 from flowlake.reports.crypto import host_activity
 from flowlake.reports.deliver import DeliveryFailed, send_with_retries
 from flowlake.reports.document import Report, Section, render_html, report_files
+from flowlake.reports.job import ReportRefused, check_shares
 from flowlake.reports.overseas import ranked_countries
 from flowlake.reports.trend import category_shares, headlines, heat_matrix, shift_month, weekend_ratio
 from flowlake.reports.windows import ReportWindow, report_window
@@ -50,6 +51,18 @@ def test_category_shares_per_month_and_iso_week():
     assert [(r["period"], r["category"], r["bytes_share"]) for r in weekly.to_dict("records")] == [
         ("2017-07-03", "chinese_services", 0.25), ("2017-07-03", "western_social", 0.75),
         ("2017-07-10", "chinese_services", 1.0)]
+
+
+def test_trend_validation_refuses_monthly_shares_that_do_not_add_up_to_one():
+    window = ReportWindow("trend", date(2017, 7, 1), date(2017, 7, 31))
+    monthly = category_shares(usage((date(2017, 7, 3), "kp", "facebook", "western_social", 3, 300),
+                                    (date(2017, 7, 9), "kp", "qq", "chinese_services", 1, 100)), "month")
+    section = Section("monthly_shares_kp", "kp: share of bytes by category, per month", [], None,
+                      monthly.rename(columns={"period": "month"}))
+    check_shares(Report("trend", "Trend", window, [], [section], {}))
+    section.table.loc[0, "bytes_share"] = 0.5
+    with pytest.raises(ReportRefused, match=r"kp: share of bytes .* do not add up to 1 for \{\('2017-07', 'kp'\): 1\.25\}"):
+        check_shares(Report("trend", "Trend", window, [], [section], {}))
 
 
 def shares(*months) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from flowlake.reports.crypto import build_crypto_report
 from flowlake.reports.deliver import deliver
 from flowlake.reports.document import Report
 from flowlake.reports.overseas import build_overseas_report
-from flowlake.reports.trend import build_trend_report, category_shares, monthly_hosts, weekday_hour_activity
+from flowlake.reports.trend import build_trend_report, monthly_hosts, weekday_hour_activity
 from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
 from flowlake.session import build_session
 from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
@@ -74,7 +74,7 @@ def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_
         report = build_trend_report(window, usage, monthly_hosts(silver).toPandas(),
                                     weekday_hour_activity(silver, settings.local_timezone).toPandas(), settings,
                                     provenance)
-        check_shares(category_shares(usage, "month"))
+        check_shares(report)
         return report
     if window.name == "overseas":
         presence = frames["overseas_presence"].where(F.col("period_start") == F.lit(window.start)).toPandas()
@@ -97,12 +97,15 @@ def refuse_empty(rows, window: ReportWindow, table: str) -> None:
                             f"nothing to report (ingest that period first)")
 
 
-def check_shares(monthly) -> None:
-    """Each range's category shares of a month add up to 1 (rounding aside)."""
-    sums = monthly.groupby(["period", "range_name"])["bytes_share"].sum()
-    off = sums[(sums - 1).abs() > 0.001]
-    if len(off):
-        raise ReportRefused(f"category shares do not add up to 1 for {off.to_dict()}")
+def check_shares(report: Report) -> None:
+    """The trend report's validate step: in each monthly-shares table it renders, a range's
+    category shares of a month add up to 1 (rounding aside)."""
+    for section in report.sections:
+        if section.name.startswith("monthly_shares_"):
+            sums = section.table.groupby(["month", "range_name"])["bytes_share"].sum()
+            off = sums[(sums - 1).abs() > 0.001]
+            if len(off):
+                raise ReportRefused(f"{section.title}: category shares do not add up to 1 for {off.to_dict()}")
 
 
 def run_report(spark: SparkSession, config: Config, name: str, as_of: date, run_time: datetime, email: bool,

@@ -10,11 +10,11 @@ The window's `label` (`<start>_<end>`) is the report's key under reports_uri.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date
 
 from flowlake.config import ReportSettings
+from flowlake.gold.build import month_bounds
 
 REPORT_NAMES = ("trend", "overseas", "crypto")
 
@@ -38,10 +38,6 @@ def months_before(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def month_end(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
 def report_window(name: str, as_of: date, settings: ReportSettings) -> ReportWindow:
     if name not in REPORT_NAMES:
         raise ValueError(f"unknown report {name!r}; reports are {', '.join(REPORT_NAMES)}")
@@ -49,4 +45,4 @@ def report_window(name: str, as_of: date, settings: ReportSettings) -> ReportWin
         return ReportWindow(name, months_before(as_of, settings.trend_months - 1), as_of)
     back = 1 if name == "overseas" else settings.crypto_compare_months_back
     previous_start = months_before(as_of, back)
-    return ReportWindow(name, as_of.replace(day=1), as_of, previous_start, month_end(previous_start))
+    return ReportWindow(name, as_of.replace(day=1), as_of, *month_bounds(previous_start))
