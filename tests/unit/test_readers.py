@@ -589,3 +589,51 @@ def test_pdns_address_records_are_canonical_and_must_hold_an_address():
     assert parsed.dns.column("rdata").to_pylist() == ["2001:db8::1", "target.example"]
     assert quarantined(parsed) == [
         (2, "rdata: expected an IPv4 or IPv6 address in an A/AAAA record, got 'not-an-ip'")]
+
+
+# --- cases the property-based tests found (tests/unit/test_readers_bad_input.py) ---------
+
+def test_duration_of_centuries_is_quarantined_instead_of_ending_past_year_9999():
+    parsed = parse(text(NFDUMP_V2_HEADER, "2017-07-01 10:00:00,999999999999,TCP,10.0.0.1,1,10.0.0.2,2,1,60,1",
+                        "2017-07-01 10:00:00,1.5,TCP,10.0.0.1,1,10.0.0.2,2,1,60,1"))
+
+    assert parsed.flows.column("line_number").to_pylist() == [3]
+    assert quarantined(parsed) == [
+        (2, "ts_end: the record ends 11574074 days from the dump's median day 2017-07-01; the limit is 2 "
+            "(bronze.max_days_from_dump)")]
+
+
+def test_argus_hex_port_is_read_only_in_plain_0x_form():
+    parsed = parse(text(ARGUS_HEADER, "2017/07/01 10:00:00,1,icmp,10.0.0.1,0x_8,  <->,10.0.0.2,0x0008,CON,0,0,1,1,1,x",
+                        "2017/07/01 10:00:00,1,icmp,10.0.0.1,0x0008,  <->,10.0.0.2,0x000B,CON,0,0,1,1,1,x"))
+
+    assert parsed.flows.select(["line_number", "src_port", "dst_port"]).to_pylist() == [
+        {"line_number": 3, "src_port": 8, "dst_port": 11}]
+    assert quarantined(parsed) == [(2, "src_port: expected a port number 0..65535 (or 0x hex), got '0x_8'")]
+
+
+def test_ipv6_address_with_a_zone_is_quarantined():
+    parsed = parse(text(NFDUMP_V1_HEADER, bad_nfdump_row(sa="fe80::1%eth0")))
+
+    assert quarantined(parsed) == [(2, "src_ip: expected an IPv4 or IPv6 address, got 'fe80::1%eth0'")]
+
+
+def test_goflow2_line_is_judged_the_same_whatever_the_other_lines_of_its_file():
+    # pyarrow's one-pass reader would print 5.0 as "5" and turn a date-like text into a
+    # timestamp; a broken line elsewhere sends the file line by line, where neither happens.
+    float_bytes = goflow2_line(bytes=5.0, sampler_address="2017-07-01")
+    alone, beside_broken = parse(text(float_bytes, goflow2_line())), parse(text(float_bytes, goflow2_line(), "{oops"))
+
+    for parsed in (alone, beside_broken):
+        assert parsed.flows.column("line_number").to_pylist() == [2]
+        assert quarantined(parsed)[0] == (1, "bytes: expected a non-negative 64-bit integer, got '5.0'")
+    dated = parse(text(goflow2_line(sampler_address="2017-07-01")))
+    assert dated.flows.column("exporter").to_pylist() == ["2017-07-01"]
+
+
+def test_pdns_bad_line_with_an_rdata_list_is_quarantined_once():
+    line = '{"rrname": "", "rrtype": "NS", "rdata": ["a.example.", "b.example."], "time_first": 1498867200, "time_last": 1498867300}'
+    parsed = parse(text(line))
+
+    assert parsed.dns.num_rows == 0
+    assert quarantined(parsed) == [(1, "rrname: expected non-empty text, got ''")]

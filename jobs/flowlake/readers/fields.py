@@ -21,6 +21,7 @@ INT64_MAX_TEXT = str(2**63 - 1)
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"^{_OCTET}(\.{_OCTET}){{3}}$"
 _UINT = r"^[0-9]+$"
+_HEX = r"^0x[0-9a-fA-F]{1,16}$"
 
 PROTOCOL_NUMBERS = {
     "icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51,
@@ -87,14 +88,12 @@ class UnsignedInt(FieldKind):
         if not self.hex_allowed:
             return numbers
         # Argus writes ICMP type/code as hex ("0x0008"); few distinct values, so map uniques.
-        hex_values = pc.unique(values.filter(pc.fill_null(pc.starts_with(values, "0x"), False)))
+        # The regex, not int(), decides what is hex: int() also takes "0x_8" and " 0x8".
+        hex_values = pc.unique(values.filter(pc.fill_null(pc.match_substring_regex(values, _HEX), False)))
         lookup = {}
         for text in hex_values.to_pylist():
-            try:
-                number = int(text, 16)
-            except ValueError:
-                continue
-            if 0 <= number <= self.maximum:
+            number = int(text, 16)
+            if number <= self.maximum:
                 lookup[text] = number
         if not lookup:
             return numbers
@@ -126,6 +125,9 @@ class IpAddress(FieldKind):
             try:
                 address = ipaddress.ip_address(text)
             except ValueError:
+                continue
+            # A zone ("fe80::1%eth0") names an interface of the exporter, not a network address.
+            if address.version == 6 and address.scope_id:
                 continue
             canonical[text] = address.compressed if address.version == 6 else str(address)
         if not canonical:

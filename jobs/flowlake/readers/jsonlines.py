@@ -80,7 +80,8 @@ def _records_line_by_line(lines: pa.Array, line_numbers: pa.Array, keys: list[st
 
 
 def _records_in_one_pass(lines: pa.Array, line_numbers: pa.Array, keys: list[str]) -> RawRecords | None:
-    """RawRecords from pyarrow's JSON reader, or None if any line is not a plain JSON object."""
+    """RawRecords from pyarrow's JSON reader, or None if any line is not a plain JSON object
+    or a field's values would not keep their text (see below)."""
     try:
         table = pa_json.read_json(io.BytesIO("\n".join(lines.to_pylist()).encode()),
                                   read_options=pa_json.ReadOptions(block_size=64 << 20))
@@ -94,7 +95,11 @@ def _records_in_one_pass(lines: pa.Array, line_numbers: pa.Array, keys: list[str
             fields[key] = pa.nulls(len(lines), pa.string())
             continue
         column = table.column(key).combine_chunks()
-        if pa.types.is_nested(column.type):
+        # Only types whose text pyarrow writes as Python does: it prints 5.0 as "5" and infers
+        # timestamps from date-like strings, so a float or timestamp column is read line by
+        # line, where the record keeps its own text and is judged the same in any file.
+        if not (pa.types.is_string(column.type) or pa.types.is_integer(column.type)
+                or pa.types.is_boolean(column.type) or pa.types.is_null(column.type)):
             return None
         fields[key] = pc.cast(column, pa.string())
     return RawRecords(line_number=line_numbers, raw_line=lines, fields=fields)
@@ -141,7 +146,12 @@ def parse_pdns(lines: pa.Array, line_numbers: pa.Array) -> ParsedObject:
     columns["rdata"] = pc.if_else(is_address, address, columns["rdata"])
     backwards = pc.fill_null(pc.less(columns["time_last"], columns["time_first"]), False)
     reason = pc.if_else(pc.and_(backwards, pc.is_null(reason)), "time_last: the record ends before it starts", reason)
-    good, bad = pc.is_null(reason), pc.is_valid(reason)
+    good = pc.is_null(reason)
+    # The records of one line's rdata list sit side by side; a problem of the whole line (a bad
+    # name, time or count) is quarantined once, not once per element.
+    repeated = pc.and_(pc.equal(records.line_number[1:], records.line_number[:-1]),
+                       pc.equal(reason[1:], reason[:-1])) if len(reason) > 1 else pa.array([], pa.bool_())
+    bad = pc.and_(pc.is_valid(reason), pc.invert(pa.concat_arrays([pa.array([False]), pc.fill_null(repeated, False)])))
     quarantined = quarantine_rows(records.line_number.filter(bad), records.raw_line.filter(bad), reason.filter(bad))
     return ParsedObject(format="pdns_cof",
                         dns=dns_rows({k: v.filter(good) for k, v in columns.items()}, records.line_number.filter(good)),

@@ -55,10 +55,15 @@ def _day(ts: pa.Array) -> pa.Array:
     return pc.cast(ts, pa.date32())
 
 
+def record_end(columns: dict[str, pa.Array]) -> pa.Array:
+    """When each record ends: its `ts_end`, or `ts` plus its `duration`."""
+    return columns["ts_end"] if "ts_end" in columns else pc.add(columns["ts"], columns["duration"])
+
+
 def flow_rows(columns: dict[str, pa.Array], line_number: pa.Array, exporter, sampling_rate) -> pa.Table:
     """Bronze flow rows from typed columns (`ts_end` or `duration` gives the end)."""
     ts = columns["ts"]
-    ts_end = columns["ts_end"] if "ts_end" in columns else pc.add(ts, columns["duration"])
+    ts_end = record_end(columns)
     n = len(ts)
 
     def filled(value, type_):
@@ -82,9 +87,11 @@ def checked_flows(columns: dict[str, pa.Array], reason: pa.Array, line_number: p
     """Flow rows and quarantine rows after the checks that look at whole records.
 
     `reason` holds each record's field-level problem (null if none). Then: a record must not
-    end before it starts, and must lie within `max_days_from_dump` days of the dump's median
-    day (a dump covers a window; a record years away from it is a broken clock).
+    end before it starts, and its start and end must lie within `max_days_from_dump` days of
+    the dump's median day (a dump covers a window; a record years away from it is a broken
+    clock, and a duration of centuries would end past the year 9999 Spark can hold).
     """
+    ends = record_end(columns)
     if "ts_end" in columns:
         backwards = pc.fill_null(pc.less(columns["ts_end"], columns["ts"]), False)
         reason = pc.if_else(pc.and_(backwards, pc.is_null(reason)), "ts_end: the record ends before it starts", reason)
@@ -92,14 +99,17 @@ def checked_flows(columns: dict[str, pa.Array], reason: pa.Array, line_number: p
     good_days = days.filter(pc.is_null(reason))
     if len(good_days):
         median = pc.quantile(good_days, q=0.5, interpolation="lower")[0].as_py()
-        distance = pc.abs(pc.subtract(days, median))
-        far = pc.fill_null(pc.greater(distance, max_days_from_dump), False)
         median_day = pa.array([median], pa.int32()).cast(pa.date32())[0].as_py()
-        far_reason = pc.binary_join_element_wise(
-            "ts: ", pc.cast(columns["ts"], pa.string()), " is ", pc.cast(distance, pa.string()),
-            f" days from the dump's median day {median_day}; the limit is {max_days_from_dump} "
-            f"(bronze.max_days_from_dump)", "")
-        reason = pc.if_else(pc.and_(far, pc.is_null(reason)), far_reason, reason)
+        limit = f" days from the dump's median day {median_day}; the limit is {max_days_from_dump} " \
+                f"(bronze.max_days_from_dump)"
+        # A record far at both ends keeps the start's reason: the first reason set stays. The
+        # end is not printed: Arrow prints years past 9999 wrongly.
+        for instants, prefix in ((columns["ts"], ["ts: ", pc.cast(columns["ts"], pa.string()), " is "]),
+                                 (ends, ["ts_end: the record ends "])):
+            distance = pc.abs(pc.subtract(pc.cast(pc.cast(instants, pa.date32()), pa.int32()), median))
+            far = pc.fill_null(pc.greater(distance, max_days_from_dump), False)
+            far_reason = pc.binary_join_element_wise(*prefix, pc.cast(distance, pa.string()), limit, "")
+            reason = pc.if_else(pc.and_(far, pc.is_null(reason)), far_reason, reason)
     good = pc.is_null(reason)
     if isinstance(exporter, (pa.Array, pa.ChunkedArray)):
         exporter = exporter.filter(good)
