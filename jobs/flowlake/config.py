@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -157,8 +158,18 @@ class ReportSettings:
             raise TypeError(f"unknown local_timezone {self.local_timezone!r}") from None
 
 
+# One bare address: no second address, display name or header hidden in it.
+BARE_ADDRESS = re.compile(r"[^@\s,;<>\"']+@[^@\s,;<>\"']+")
+
+
 def recipient_allowed(address: str, allowed: tuple[str, ...]) -> bool:
+    """Whether `address` is one bare address matching `allowed` (whole, or `@domain`).
+
+    "eve@evil.org, a@example.org" ends with an allowed domain but would be mailed to both.
+    """
     address = address.strip().lower()
+    if not BARE_ADDRESS.fullmatch(address):
+        return False
     return any(address == a.lower() or (a.startswith("@") and address.endswith(a.lower())) for a in allowed)
 
 
