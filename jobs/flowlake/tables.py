@@ -32,25 +32,32 @@ def read_or_empty(spark: SparkSession, path: str, schema: StructType) -> DataFra
     return spark.createDataFrame([], schema)
 
 
+def replace_where(df: DataFrame, path: str, predicate: str, partition_by: str | None = None) -> None:
+    """Make `df` the table's only rows matching `predicate`, in one commit; the first write creates it.
+
+    The predicate applies to the first write too: a run that found no table and another run
+    that created it meanwhile then each replace their own rows, where a plain overwrite would
+    delete every row the other run wrote.
+    """
+    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+    (writer.partitionBy(partition_by) if partition_by else writer).save(path)
+
+
 def replace_rows_of_objects(df: DataFrame, path: str, source_objects: list[str],
                             partition_by: str | None = None) -> None:
     """Make `df` the only rows of these source objects in the table, in one commit."""
-    writer = df.write.format("delta").mode("overwrite")
-    if not table_exists(df.sparkSession, path):
-        writer = writer.partitionBy(partition_by) if partition_by else writer
-        writer.save(path)
-        return
     predicate = "source_object IN (" + ", ".join(sql_string(o) for o in source_objects) + ")"
-    writer.option("replaceWhere", predicate).save(path)
+    replace_where(df, path, predicate, partition_by)
 
 
 def merge_by_key(df: DataFrame, path: str, key: str) -> None:
-    """Upsert `df` into the table on `key`, creating the table on first use."""
-    if not table_exists(df.sparkSession, path):
-        df.write.format("delta").mode("overwrite").save(path)
-        return
-    (DeltaTable.forPath(df.sparkSession, path).alias("t")
-     .merge(df.alias("n"), f"t.{key} = n.{key}")
+    """Upsert `df` into the table on `key`, creating the (empty) table on first use.
+
+    Creating it empty and always merging keeps the rows another run merged while this one
+    ran; overwriting a table that run had just created would drop them.
+    """
+    (DeltaTable.createIfNotExists(df.sparkSession).location(path).addColumns(df.schema).execute()
+     .alias("t").merge(df.alias("n"), f"t.{key} = n.{key}")
      .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
 
 

@@ -31,7 +31,7 @@ from flowlake.progress import Progress
 from flowlake.quality import check_table
 from flowlake.silver.catalog import load_catalog
 from flowlake.tables import (
-    PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_line, table_properties,
+    PROPERTY_PREFIX, changed_days, day_list, replace_where, set_properties, table_line, table_properties,
     table_version,
 )
 
@@ -76,14 +76,6 @@ def presence_by_month(silver: DataFrame, months: list[tuple[date, date]], rule: 
     return presence_changes(result).where(f"period_start IN ({wanted})")
 
 
-def _publish(df: DataFrame, path: str, partition: str, values: str) -> None:
-    """Replace the rows of the given partitions in one commit (create the table on first use)."""
-    writer = df.write.format("delta").mode("overwrite").partitionBy(partition)
-    if table_exists(df.sparkSession, path):
-        writer = writer.option("replaceWhere", f"{partition} IN ({values})")
-    writer.save(path)
-
-
 def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> GoldResult:
     silver_path = config.table_uri("silver", "flows")
     paths = {name: config.table_uri("gold", name) for name in GOLD_TABLES}
@@ -126,9 +118,10 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
                           **{k: silver_properties.get(f"{PROPERTY_PREFIX}{k}")
                              for k in ("catalog_version", "geo_source", "geo_version")}}
             for name in DAILY_TABLES:
-                _publish(tables[name], paths[name], "day", day_list(days))
-            _publish(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE], "period_start",
-                     ", ".join(f"DATE'{start}'" for start, _ in months))
+                replace_where(tables[name], paths[name], f"day IN ({day_list(days)})", "day")
+            replace_where(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE],
+                          "period_start IN (" + ", ".join(f"DATE'{start}'" for start, _ in months) + ")",
+                          "period_start")
             for path in paths.values():
                 set_properties(spark, path, properties)
             stage.done(rows=sum(rows.values()))
