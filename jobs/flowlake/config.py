@@ -145,6 +145,10 @@ class ReportSettings:
     smtp_starttls: bool = False
     send_attempts: int = 3
     retry_seconds: float = 2.0
+    # Internal addresses in reports as keyed pseudonyms (flowlake.reports.pseudonyms); the key
+    # is read from the environment variable named here, never from this file.
+    pseudonymise: bool = False
+    pseudonym_key_env: str = "FLOWLAKE_PSEUDONYM_KEY"
 
     def __post_init__(self):
         object.__setattr__(self, "recipients", tuple(self.recipients))

@@ -7,7 +7,8 @@
 
 Extract reads the gold rows of the report's window (`flowlake.reports.windows`), and for the
 trend silver's flows of the window (weekday-by-hour and distinct hosts), with the Delta
-versions read. Transform is the report's pure builder (`trend`, `overseas`, `crypto`). Validate
+versions read. Transform is the report's pure builder (`trend`, `overseas`, `crypto`), after
+internal addresses are pseudonymised when `reports.pseudonymise` is on (`pseudonyms`). Validate
 refuses an empty window and shares that do not add up. Load is `flowlake.reports.deliver`.
 """
 
@@ -27,6 +28,7 @@ from flowlake.reports.crypto import build_crypto_report
 from flowlake.reports.deliver import deliver
 from flowlake.reports.document import Report
 from flowlake.reports.overseas import build_overseas_report
+from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised
 from flowlake.reports.trend import build_trend_report, monthly_hosts, weekday_hour_activity
 from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
 from flowlake.session import build_session
@@ -62,6 +64,8 @@ def in_window(df: DataFrame, start: date, end: date, column: str = "day") -> Dat
 
 
 def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_time: datetime) -> Report:
+    # Read first: with pseudonymisation on and no key, no report is rendered at all.
+    key = pseudonym_key(config.reports)
     frames, provenance = read_tables(spark, config, window.name)
     provenance = {"data window": f"{window.start} to {window.end}"
                   + (f", compared with {window.previous_start} to {window.previous_end}" if window.previous_start else ""),
@@ -81,7 +85,8 @@ def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_
         refuse_empty(presence, window, "gold.overseas_presence")
         return build_overseas_report(window, presence, config.gold.presence_min_activity_ratio,
                                      config.gold.presence_min_local_domains, provenance)
-    daily = frames["crypto_activity_daily"]
+    # The crypto report is the one naming internal hosts; the others only count them.
+    daily = pseudonymised(frames["crypto_activity_daily"], "internal_ip", key)
     both = in_window(daily, window.start, window.end).unionByName(
         in_window(daily, window.previous_start, window.previous_end))
     comparison = crypto_period_comparison(daily, (window.start, window.end),
