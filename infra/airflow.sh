@@ -36,6 +36,9 @@ export AIRFLOW__API__PORT="$port"
 export AIRFLOW__API__WORKERS=1
 export AIRFLOW__API__BASE_URL="http://127.0.0.1:$port"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$port/execution/"
+# A task talks to the API server for its state and XComs; while Spark jobs load both cores the
+# one API worker on SQLite can take longer than the default 5 s to answer, which failed tasks.
+export AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT=60
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/passwords.json"
 export AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR=True
@@ -86,12 +89,13 @@ case "${1:-}" in
       airflow triggerer --skip-serve-logs &
       wait' "$port" >>"$log_file" 2>&1 </dev/null &
     echo $! >"$pid_file"
-    for _ in $(seq 1 240); do
+    # About a minute on an idle 2-core machine; over two when Spark jobs share it.
+    for _ in $(seq 1 600); do
       if curl -fs "http://127.0.0.1:$port/api/v2/monitor/health" >/dev/null 2>&1; then login; exit 0; fi
       running || { echo "airflow exited; see $log_file" >&2; exit 1; }
       sleep 0.5
     done
-    echo "airflow did not answer on 127.0.0.1:$port within 120s; see $log_file" >&2
+    echo "airflow did not answer on 127.0.0.1:$port within 300s; see $log_file" >&2
     exit 1
     ;;
   stop)

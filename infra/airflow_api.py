@@ -40,7 +40,17 @@ class Airflow:
         self.session.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
 
     def call(self, method: str, path: str, **kwargs) -> dict:
-        reply = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
+        # While Spark jobs load the machine the API server (on SQLite) can take over a minute to
+        # answer; a read is tried again, a write (a trigger, an unpause) is not.
+        attempts = 5 if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                reply = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=120, **kwargs)
+                break
+            except (requests.ConnectionError, requests.Timeout):
+                if attempt == attempts:
+                    raise
+                time.sleep(10)
         if reply.status_code >= 400:
             raise RuntimeError(f"{method} {path}: HTTP {reply.status_code} {reply.text[:500]}")
         return reply.json()
@@ -107,12 +117,14 @@ def backfill(airflow: Airflow, first: date, last: date, timeout: float) -> int:
         print(f"[airflow] flowlake_ingest {run_id} {ingest['state']}: see its task logs in the UI", file=sys.stderr)
         return 1
     deadline = time.monotonic() + 120
-    while not (new := [r for r in airflow.runs("flowlake_reports") if r["dag_run_id"] not in before]):
+    # Only the asset-triggered run: unpausing may also have started a run for the latest schedule.
+    while not (new := [r for r in airflow.runs("flowlake_reports")
+                       if r["dag_run_id"] not in before and r["run_type"] == "asset_triggered"]):
         if time.monotonic() > deadline:
             print("[airflow] the gold Asset events triggered no flowlake_reports run within 120s", file=sys.stderr)
             return 1
         time.sleep(5)
-    reports = airflow.wait("flowlake_reports", new[-1]["dag_run_id"], timeout)
+    reports = airflow.wait("flowlake_reports", new[0]["dag_run_id"], timeout)
     return 0 if reports["state"] == "success" else 1
 
 
