@@ -3,6 +3,7 @@
 # (s3-server.sh, smtp-server.sh). State: .run/<name>-<port>.{pid,log}, so runs on different
 # ports never stop each other's server.
 #   service_main <name> <port> start|stop <command...>
+# How long start waits for the port and stop for the process to end: $service_wait_seconds (10).
 set -euo pipefail
 
 service_main() {
@@ -10,6 +11,7 @@ service_main() {
   shift 3
   local run_dir=.run
   local pid_file="$run_dir/$name-$port.pid" log_file="$run_dir/$name-$port.log"
+  local wait_seconds=${service_wait_seconds:-10}
   mkdir -p "$run_dir"
   running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
   listening() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
@@ -20,12 +22,12 @@ service_main() {
       # Its own session, so the server outlives the shell that started it.
       setsid "$@" >"$log_file" 2>&1 < /dev/null &
       echo $! >"$pid_file"
-      for _ in $(seq 1 100); do
+      for _ in $(seq 1 $((wait_seconds * 10))); do
         if listening; then return 0; fi
         running || { echo "$name exited; see $log_file" >&2; return 1; }
         sleep 0.1
       done
-      echo "$name did not listen on 127.0.0.1:$port within 10s; see $log_file" >&2
+      echo "$name did not listen on 127.0.0.1:$port within ${wait_seconds}s; see $log_file" >&2
       return 1
       ;;
     stop)
@@ -34,7 +36,11 @@ service_main() {
         pid=$(cat "$pid_file")
         kill "$pid"
         # Wait until the port is free, so the next start can bind it.
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 1 $((wait_seconds * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then
+          echo "$name (pid $pid) still running ${wait_seconds}s after SIGTERM; see $log_file" >&2
+          return 1
+        fi
       fi
       rm -f "$pid_file"
       ;;

@@ -59,6 +59,14 @@ class SparkSettings:
     master: str = "local[2]"
     driver_memory: str = "4g"
     shuffle_partitions: int = 4
+    # For a cluster (docs/DEPLOY.md). The package as a zip or wheel the executors import flowlake
+    # from (spark.submit.pyFiles), when their Python does not have it installed.
+    py_files: str = ""
+    # The interpreter executors run on their machines; empty: the one running flowlake.
+    executor_python: str = ""
+    # The address the driver listens on and executors reach it at: loopback unless a cluster on
+    # other machines must connect back (client mode).
+    driver_host: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)

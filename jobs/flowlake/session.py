@@ -32,14 +32,20 @@ def spark_jars() -> list[str]:
     return jars
 
 
-def spark_conf(config: Config, hive_catalog: bool = False) -> dict[str, str]:
+def launched_by_spark_submit() -> bool:
+    """Whether this Python process is a spark-submit driver, whose JVM already runs with the jars
+    from its command line (and which may run where no jars directory is: a cluster node, or
+    flowlake imported from a --py-files zip)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = True) -> dict[str, str]:
     """Every Spark setting flowlake relies on, as `--conf` pairs for spark-submit too.
 
     `hive_catalog` adds the Hive metastore that holds the `<layer>.<table>` names; jobs leave it
     off, so they never open the embedded metastore a running Thrift server holds.
     """
     conf = {
-        "spark.jars": ",".join(spark_jars()),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.session.timeZone": "UTC",
@@ -47,12 +53,13 @@ def spark_conf(config: Config, hive_catalog: bool = False) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(config.spark.shuffle_partitions),
         "spark.default.parallelism": str(config.spark.shuffle_partitions),
         "spark.ui.enabled": "false",
-        # Everything stays on the loopback interface unless a cluster master is configured.
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
+        # The loopback interface unless the config names an address a cluster can reach.
+        "spark.driver.host": config.spark.driver_host,
+        "spark.driver.bindAddress": config.spark.driver_host,
         "spark.ui.showConsoleProgress": "false",
-        # Python workers must run the interpreter that has flowlake and pyarrow installed.
-        "spark.pyspark.python": sys.executable,
+        # Python workers must run an interpreter that has pyarrow and the other dependencies
+        # installed (and flowlake, unless spark.py_files ships it).
+        "spark.pyspark.python": config.spark.executor_python or sys.executable,
         "spark.pyspark.driver.python": sys.executable,
         # Listing a few hundred raw paths should not start a distributed listing job.
         "spark.sql.sources.parallelPartitionDiscovery.threshold": "4096",
@@ -65,6 +72,10 @@ def spark_conf(config: Config, hive_catalog: bool = False) -> dict[str, str]:
             "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
         "spark.hadoop.fs.s3a.endpoint.region": config.s3.region,
     }
+    if with_jars:
+        conf["spark.jars"] = ",".join(spark_jars())
+    if config.spark.py_files:
+        conf["spark.submit.pyFiles"] = config.spark.py_files
     endpoint = config.s3.endpoint()
     if endpoint:
         conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
@@ -129,7 +140,8 @@ def _set_s3_credentials(session: SparkSession, config: Config) -> None:
 def build_session(config: Config, app_name: str, hive_catalog: bool = False) -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name).master(config.spark.master)
-    for key, value in spark_conf(config, hive_catalog).items():
+    conf = spark_conf(config, hive_catalog, with_jars=not launched_by_spark_submit())
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")

@@ -8,7 +8,8 @@ resource rules. The YAML's header explains the priorities.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 import yaml
 from pyspark.sql import DataFrame, SparkSession
@@ -16,7 +17,8 @@ from pyspark.sql import types as T
 
 from flowlake.silver.addresses import prefix_table
 
-CATALOG_PATH = Path(__file__).resolve().parents[1] / "reference" / "catalog.yaml"
+# Read as package data, so it is found when flowlake is imported from a zip (--py-files) too.
+CATALOG_PATH = files("flowlake") / "reference" / "catalog.yaml"
 CATEGORIES = ("western_social", "chinese_services", "streaming", "gaming", "crypto", "anonymity", "search", "other")
 LOCAL_KINDS = ("news", "government_national", "government_district", "government_municipal", "education")
 UNCLASSIFIED = "unclassified"
@@ -83,7 +85,7 @@ class Catalog:
         return list(self.raw["crypto"]["stratum_ports"])
 
 
-def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
     raw = yaml.safe_load(path.read_text())
     for s in raw["services"]:
         if s["category"] not in CATEGORIES:

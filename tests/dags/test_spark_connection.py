@@ -1,0 +1,48 @@
+"""The Spark tasks move from local mode to a cluster by configuration alone, no DAG change.
+
+The master comes from the `spark_default` connection, the package zip and the executors'
+interpreter from the flowlake config (`spark.py_files`, `spark.executor_python`, which
+`job_settings` turns into the tasks' conf). This builds the spark-submit command the Spark
+provider would run for each ingest task, with the connection the README documents for a
+standalone cluster; nothing is submitted.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from flowlake.config import load_config
+from flowlake.session import spark_conf
+from tests.conftest import write_config
+
+CLUSTER_CONNECTION = {"conn_type": "spark", "host": "spark://127.0.0.1", "port": 7077}
+JOBS = {"bronze": "bronze/ingest.py", "silver": "silver/build.py", "gold": "gold/build.py"}
+
+
+def submit_commands(dagbag, conf: dict) -> dict[str, list[str]]:
+    """Each ingest Spark task's spark-submit command, given the conf job_settings returns."""
+    dag = dagbag.dags["flowlake_ingest"]
+    commands = {}
+    for task_id in JOBS:
+        task = copy.copy(dag.get_task(task_id))
+        task.conf = conf
+        commands[task_id] = task._get_hook()._build_spark_submit_command(task.application)
+    return commands
+
+
+def test_ingest_tasks_submit_to_the_cluster_the_connection_names(dagbag, monkeypatch, tmp_path):
+    settings = {"py_files": "/opt/flowlake/flowlake.zip", "executor_python": "/opt/venv/bin/python"}
+    conf = spark_conf(load_config(write_config(tmp_path, spark=settings)))
+
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps(CLUSTER_CONNECTION))
+    for task_id, command in submit_commands(dagbag, conf).items():
+        line = " ".join(command)
+        assert "--master spark://127.0.0.1:7077" in line, task_id
+        assert "--conf spark.submit.pyFiles=/opt/flowlake/flowlake.zip" in line, task_id
+        assert "--conf spark.pyspark.python=/opt/venv/bin/python" in line, task_id
+        assert any(arg.endswith(JOBS[task_id]) for arg in command), command
+
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": "local[2]"}))
+    for task_id, command in submit_commands(dagbag, conf).items():
+        assert "--master local[2]" in " ".join(command), task_id
