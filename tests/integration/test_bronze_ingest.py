@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -105,12 +106,22 @@ def test_truncated_gzip_and_garbage_go_to_quarantine_while_good_files_land(spark
 
 
 def test_quarantine_rate_above_limit_fails_the_run_and_publishes_no_flows(spark, tmp_path, generated):
-    config, _ = fresh_lake(tmp_path, generated, bronze={"max_quarantine_rate": 0.01})
+    config, truth = fresh_lake(tmp_path, generated, bronze={"max_quarantine_rate": 0.01})
     bad = tmp_path / "raw" / "flows" / "bad.csv"
     bad.write_text("\n".join([",".join(NFDUMP_V1.header)] + ["1,2,3"] * 500))
-    with pytest.raises(QuarantineRateExceeded, match=r"500 of .* lines .* above bronze.max_quarantine_rate 1.0%"):
+    with pytest.raises(QuarantineRateExceeded) as stopped:
         bronze(spark, config)
-    assert not (tmp_path / "warehouse" / "bronze" / "flows").exists()
+    # The message names the rate, the limit and its config key, the top reasons and objects.
+    message = str(stopped.value)
+    lines = int(re.match(r"500 of ([0-9,]+) lines", message).group(1).replace(",", ""))
+    assert lines > 500 + truth["records"]  # the good files' flows and DNS records count too
+    assert message.startswith(f"500 of {lines:,} lines ({500 / lines:.1%}) went to quarantine, above the limit "
+                              f"bronze.max_quarantine_rate = 1.0% (config {config.path}). Nothing was published "
+                              f"but the quarantine rows, in {config.table_uri('bronze', 'quarantine')}.")
+    assert "\nTop reasons: 500 x expected 48 comma-separated columns as in the header.\n" in message
+    assert "\nTop objects: 500 in flows/bad.csv.\n" in message
+    for table in ("flows", "dns", "ingested_files"):
+        assert not (tmp_path / "warehouse" / "bronze" / table).exists()
     assert len(rows(spark, config, "quarantine")) == 500
 
 

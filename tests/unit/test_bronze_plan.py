@@ -1,10 +1,10 @@
 """Bronze's bookkeeping without Spark: object keys, duplicate deliveries, SQL literals, settings."""
 
-from flowlake.bronze.ingest import duplicate_of, relative_key
+from flowlake.bronze.ingest import BronzeResult, duplicate_of, quarantine_rate_message, relative_key
 from flowlake.config import load_config
 from flowlake.session import spark_conf, spark_submit_args
 from flowlake.tables import sql_string
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_config
 
 
 def test_relative_key_strips_the_raw_uri_for_files_and_s3():
@@ -40,3 +40,21 @@ def test_spark_settings_hold_no_credentials(monkeypatch):
     assert settings["spark.sql.session.timeZone"] == "UTC"
     assert settings["spark.sql.shuffle.partitions"] == "4"
     assert "delta-spark" in settings["spark.jars"]
+
+
+def test_quarantine_rate_message_names_rate_limit_config_key_top_reasons_and_objects(tmp_path):
+    config = load_config(write_config(tmp_path, bronze={"max_quarantine_rate": 0.02}))
+    result = BronzeResult(objects_seen=3, objects_new=3, duplicates=0, unreadable=0, flow_rows=900, dns_rows=0,
+                          quarantined_rows=100)
+    objects = [{"source_object": f"file:{tmp_path}/raw/flows/{name}", "quarantined_rows": rows}
+               for name, rows in (("a.csv", 10), ("b.csv", 90), ("c.csv", 0))]
+    reasons = [("bytes: expected a non-negative 64-bit integer", 70), ("expected 48 comma-separated columns", 30)]
+
+    message = quarantine_rate_message(result, 1000, config, "file:///w/bronze/quarantine", reasons, objects)
+
+    assert message == (
+        f"100 of 1,000 lines (10.0%) went to quarantine, above the limit bronze.max_quarantine_rate = 2.0% "
+        f"(config {config.path}). Nothing was published but the quarantine rows, in file:///w/bronze/quarantine.\n"
+        "Top reasons: 70 x bytes: expected a non-negative 64-bit integer; 30 x expected 48 comma-separated columns.\n"
+        "Top objects: 90 in flows/b.csv; 10 in flows/a.csv.\n"
+        "Fix or remove those objects, or raise bronze.max_quarantine_rate if that share is expected.")

@@ -222,10 +222,8 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
         lines = result.flow_rows + result.dns_rows + result.quarantined_rows
         if lines and result.quarantined_rows / lines > config.bronze.max_quarantine_rate:
             replace_rows_of_objects(quarantine, paths["quarantine"], pending)
-            raise QuarantineRateExceeded(
-                f"{result.quarantined_rows:,} of {lines:,} lines ({result.quarantined_rows / lines:.1%}) went to "
-                f"quarantine, above bronze.max_quarantine_rate {config.bronze.max_quarantine_rate:.1%} in "
-                f"{config.path}. Nothing was published; the reasons are in {paths['quarantine']}.")
+            raise QuarantineRateExceeded(quarantine_rate_message(
+                result, lines, config, paths["quarantine"], top_reasons(quarantine), kept))
 
         with progress.stage("validate") as stage:
             check_table(flows, "bronze.flows")
@@ -246,6 +244,29 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
     finally:
         union.unpersist()
     return result
+
+
+def top_reasons(quarantine: DataFrame, count: int = 3) -> list[tuple[str, int]]:
+    """The most frequent kinds of quarantine reason, without the value each line had
+    ("bytes: expected a non-negative 64-bit integer", not "..., got '-5'")."""
+    kind = F.regexp_replace("reason", r", (got|found) .*$", "")
+    return [(r.kind, r["count"]) for r in quarantine.groupBy(kind.alias("kind")).count()
+            .orderBy(F.desc("count"), "kind").limit(count).collect()]
+
+
+def quarantine_rate_message(result: BronzeResult, lines: int, config: Config, quarantine_uri: str,
+                            reasons: list[tuple[str, int]], objects: list[dict], count: int = 3) -> str:
+    """Why a run stopped at the quarantine gate: the rate, the limit and its config key, the
+    top reasons and objects, where the rest is."""
+    worst = sorted(objects, key=lambda o: (-o["quarantined_rows"], o["source_object"]))[:count]
+    top_objects = "; ".join(f"{o['quarantined_rows']:,} in {relative_key(o['source_object'], config.raw_uri)}"
+                            for o in worst if o["quarantined_rows"])
+    top = "; ".join(f"{n:,} x {reason}" for reason, n in reasons)
+    return (f"{result.quarantined_rows:,} of {lines:,} lines ({result.quarantined_rows / lines:.1%}) went to "
+            f"quarantine, above the limit bronze.max_quarantine_rate = {config.bronze.max_quarantine_rate:.1%} "
+            f"(config {config.path}). Nothing was published but the quarantine rows, in {quarantine_uri}.\n"
+            f"Top reasons: {top}.\nTop objects: {top_objects}.\n"
+            "Fix or remove those objects, or raise bronze.max_quarantine_rate if that share is expected.")
 
 
 def summary_lines(spark: SparkSession, config: Config, result: BronzeResult) -> list[str]:
