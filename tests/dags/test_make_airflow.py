@@ -1,5 +1,5 @@
-"""`make airflow` serves the project's DAGs on 127.0.0.1:8080 and runs them; `make airflow-stop`
-leaves no process and no bound port behind."""
+"""`make airflow` serves the project's DAGs on 127.0.0.1:8080 (loopback only, REST API behind
+a login) and runs them; `make airflow-stop` leaves no process and no bound port behind."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of every socket listening on `port` (IPv4 and IPv6), from /proc."""
+    found = set()
+    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, local_port = local.split(":")
+            if state == "0A" and int(local_port, 16) == port:  # 0A: LISTEN
+                # The kernel writes each 32-bit word of the address in host (little-endian) order.
+                raw = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, len(address), 8))
+                found.add(socket.inet_ntop(family, raw))
+    return found
+
+
+def unauthenticated_status(url: str) -> int:
+    """The HTTP status of a GET without any credentials."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
 
 
 def processes_of(airflow_home: Path, session_id: int) -> list[str]:
@@ -81,6 +106,11 @@ def test_make_airflow_lists_and_runs_the_dags_and_airflow_stop_leaves_nothing(tm
             assert time.monotonic() < deadline, f"DAGs listed after 180s: {dags}"
             time.sleep(3)
         assert airflow.call("GET", "/importErrors")["total_entries"] == 0
+        # The UI's REST API wants a login: without a token it lists nothing and shows no secret.
+        for path in ("/api/v2/dags", "/api/v2/connections", "/api/v2/variables"):
+            assert unauthenticated_status(f"http://127.0.0.1:{PORT}{path}") in (401, 403), path
+        # Development binds the loopback interface only, never every interface.
+        assert listening_addresses(PORT) == {"127.0.0.1"}
 
         # Maintenance on an empty warehouse: the whole path (scheduler, LocalExecutor, spark-submit)
         # in one short Spark application.
