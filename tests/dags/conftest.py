@@ -44,8 +44,11 @@ def airflow_test_env() -> dict[str, str]:
             "conn_type": "aws", "login": os.environ["AWS_ACCESS_KEY_ID"],
             "password": os.environ["AWS_SECRET_ACCESS_KEY"],
             "extra": {"endpoint_url": f"http://127.0.0.1:{s3_port}", "region_name": "us-east-1"}}),
+        # A password but no login: the local server takes no AUTH, and the password still travels
+        # every path a real one would (templates, task environments), for the secret-leak test.
         "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps({
             "conn_type": "smtp", "host": "127.0.0.1", "port": int(smtp_port),
+            "password": os.environ.get("FLOWLAKE_SMTP_PASSWORD") or None,
             "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "airflow@flowlake.test"}}),
         "AIRFLOW_VAR_FLOWLAKE_ALERT_EMAIL": "oncall@flowlake.test",
         # spark-submit (the venv's pyspark) must be on PATH for the Spark provider.
@@ -71,3 +74,14 @@ def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS))
+
+
+CAPTURED_OUTPUT = AIRFLOW_HOME / "captured-output.log"
+
+
+def pytest_runtest_logreport(report):
+    """Keep what every DAG test printed and logged (pytest captures it and shows it only on
+    failure), for the secret-leak test to grep."""
+    with CAPTURED_OUTPUT.open("a", encoding="utf-8") as captured:
+        for title, text in report.sections:
+            captured.write(f"--- {report.nodeid} {title}\n{text}\n")

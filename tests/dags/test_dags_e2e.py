@@ -1,10 +1,13 @@
 """The DAGs end to end with dag.test(): generated dumps in the local S3 server, real Spark jobs
 through spark-submit, gold rows checked against the generator's ground truth, reports mailed to
-the local SMTP server, and a failure alert by mail."""
+the local SMTP server, a failure alert by mail, and no secret in anything those runs produced."""
 
 from __future__ import annotations
 
+import gzip
+import os
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +147,63 @@ def test_a_failed_task_mails_an_alert_through_smtp_default(airflow_db, dagbag, s
     assert len(alerts) == 1
     assert alerts[0]["To"] == "oncall@flowlake.test"
     assert alerts[0]["Subject"].startswith("[flowlake] flowlake_maintenance.job_settings failed")
+
+
+def readable(path: Path) -> bytes:
+    """A file's bytes as a reader would see them: gzip and Parquet opened, the rest as is."""
+    data = path.read_bytes()
+    if data.startswith(b"\x1f\x8b"):
+        return gzip.decompress(data)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return "\n".join(map(str, pq.read_table(path).to_pylist())).encode()
+    return data
+
+
+def leaks(paths: list[Path], secrets: list[tuple[str, str]]) -> list[str]:
+    """`file:line: which secret` for every line of every file under `paths` holding a secret."""
+    found = []
+    for root in paths:
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if not path.is_file():
+                continue
+            for number, line in enumerate(readable(path).split(b"\n"), start=1):
+                found += [f"{path}:{number}: {name}" for name, value in secrets if value.encode() in line]
+    return found
+
+
+def test_no_secret_in_anything_the_runs_produced(lake, ingested, tmp_path):
+    """The S3 secret key and the SMTP password (unique to this test run, tests/conftest.py)
+    appear nowhere in what the DAG runs above produced: Airflow's task logs and metadata
+    database, what the tests printed and logged, the config and warehouse, every object in the
+    bucket (dumps, reports, delivery records), the delivered mail, the local servers' logs.
+    Spark writes no event log here (spark.eventLog.enabled is off)."""
+    from tests.conftest import ROOT, S3_PORT, SMTP_PORT
+    from tests.dags.conftest import AIRFLOW_HOME, CAPTURED_OUTPUT
+
+    config, _ = lake
+    secrets = [(name, os.environ[name]) for name in ("AWS_SECRET_ACCESS_KEY", "FLOWLAKE_SMTP_PASSWORD")
+               if os.environ.get(name)]
+    assert [name for name, _ in secrets] == ["AWS_SECRET_ACCESS_KEY", "FLOWLAKE_SMTP_PASSWORD"]
+    client = s3_client(config.s3)
+    bucket, _ = split_s3(config.raw_uri)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", ()):
+            copy = tmp_path / "bucket" / item["Key"]
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+    outputs = [AIRFLOW_HOME, Path(config.path).parent, tmp_path / "bucket", ROOT / ".run" / f"smtp-{SMTP_PORT}",
+               ROOT / ".run" / f"s3-server-{S3_PORT}.log", ROOT / ".run" / f"smtp-server-{SMTP_PORT}.log"]
+    # dag.test() writes the task logs to the console, where pytest captures them for conftest.
+    assert "flowlake-bronze" in CAPTURED_OUTPUT.read_text(), "no task log to check"
+    assert any((tmp_path / "bucket" / "reports").rglob("report.html")), "no report to check"
+
+    # The check finds a secret where one is, compressed or not.
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "log.txt").write_text(f"one\ntwo {secrets[1][1]}\n")
+    (planted / "x.gz").write_bytes(gzip.compress(secrets[0][1].encode()))
+    assert leaks([planted], secrets) == [f"{planted}/log.txt:2: FLOWLAKE_SMTP_PASSWORD",
+                                         f"{planted}/x.gz:1: AWS_SECRET_ACCESS_KEY"]
+    assert leaks(outputs, secrets) == []
