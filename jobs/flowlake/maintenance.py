@@ -36,6 +36,7 @@ TABLES = (("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("br
           ("silver", "flows"), ("gold", "service_usage_daily"), ("gold", "country_activity_daily"),
           ("gold", "crypto_activity_daily"), ("gold", "overseas_presence"))
 DELTA_MIN_RETENTION_HOURS = 168
+RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,15 @@ def run_maintenance(spark: SparkSession, config: Config, as_of: date, progress: 
 
     with progress.stage("vacuum") as stage:
         hours = settings.vacuum_retention_hours
-        # Delta's check protects readers and writers still using files younger than 7 days;
-        # a config asking for less has decided that none are.
-        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled",
-                       str(hours >= DELTA_MIN_RETENTION_HOURS).lower())
+        # Delta refuses a retention below 168 hours unless its check is off: a reader or writer
+        # may still be using a file removed more recently. A config asking for less has decided
+        # that none is; the check stays on otherwise, and the run says when it is off.
+        below_safe = hours < DELTA_MIN_RETENTION_HOURS
+        if below_safe:
+            progress.say(f"warning: maintenance.vacuum_retention_hours {hours} is below Delta's safe "
+                         f"{DELTA_MIN_RETENTION_HOURS}h: its retention check is off for this VACUUM, so a "
+                         f"query or write still using a file removed since {hours}h ago will fail")
+        spark.conf.set(RETENTION_CHECK, str(not below_safe).lower())
         for path in tables.values():
             DeltaTable.forPath(spark, path).vacuum(float(hours))
         stage.done(objects=len(tables))
