@@ -50,13 +50,20 @@ def replace_rows_of_objects(df: DataFrame, path: str, source_objects: list[str],
     replace_where(df, path, predicate, partition_by)
 
 
+def hadoop_qualified(path: str) -> str:
+    """`file:///x` spelled as Hadoop qualifies it, `file:/x`: Delta's CREATE TABLE compares the
+    location it was given with the qualified one as strings and refuses the pair as two
+    different locations (delta-io/delta#1523)."""
+    return "file:/" + path.removeprefix("file:///") if path.startswith("file:///") else path
+
+
 def merge_by_key(df: DataFrame, path: str, key: str) -> None:
     """Upsert `df` into the table on `key`, creating the (empty) table on first use.
 
     Creating it empty and always merging keeps the rows another run merged while this one
     ran; overwriting a table that run had just created would drop them.
     """
-    (DeltaTable.createIfNotExists(df.sparkSession).location(path).addColumns(df.schema).execute()
+    (DeltaTable.createIfNotExists(df.sparkSession).location(hadoop_qualified(path)).addColumns(df.schema).execute()
      .alias("t").merge(df.alias("n"), f"t.{key} = n.{key}")
      .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
 

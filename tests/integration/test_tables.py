@@ -44,7 +44,7 @@ def test_first_write_of_days_keeps_the_days_another_run_just_wrote(spark, tmp_pa
 
 
 def test_first_merge_keeps_the_keys_another_run_just_merged(spark, tmp_path):
-    path = str(tmp_path / "manifest")
+    path = f"file://{tmp_path / 'manifest'}"  # config's form, file:///..., which Delta's CREATE TABLE refuses unqualified
     merge_by_key(spark.createDataFrame([("a", FIRST, 1)], SCHEMA), path, "source_object")
     merge_by_key(spark.createDataFrame([("b", FIRST, 2), ("a", FIRST, 3)], SCHEMA), path, "source_object")
     assert rows(spark, path) == [("a", FIRST, 3), ("b", FIRST, 2)]
