@@ -10,7 +10,8 @@ DEMO_END ?= 2017-07-07
 DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup browser demo test bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop
+.PHONY: setup browser compose-tools demo demo-airflow test faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
+  cluster cluster-stop
 
 setup: $(VENV)/.installed $(JARS)/.fetched
 
@@ -32,6 +33,13 @@ demo: setup
 	  $(BIN)/flowlake generate --config $(CONFIG) --start $(DEMO_START) --end $(DEMO_END) \
 	    --flows-per-day $(DEMO_FLOWS_PER_DAY); fi
 	$(BIN)/flowlake run --config $(CONFIG) --stages bronze,silver,gold,reports
+
+# Six months of dumps into the local S3 server, then ingest and reports through Airflow
+# (infra/demo.sh). Airflow stays up for the UI; `make airflow-stop` stops it.
+AIRFLOW_DEMO_END ?= 2017-12-31
+AIRFLOW_DEMO_FLOWS_PER_DAY ?= 1000
+demo-airflow: airflow
+	@infra/demo.sh $(DEMO_START) $(AIRFLOW_DEMO_END) $(AIRFLOW_DEMO_FLOWS_PER_DAY)
 
 # Local Airflow (infra/airflow.sh) and the local S3 and SMTP servers its connections point at.
 # The connections are AIRFLOW_CONN_* variables, which Airflow reads from the environment; set
@@ -80,16 +88,48 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
 
-test: setup browser
-	$(BIN)/python -m pytest -q
+# Debian's docker-compose (1.29), which renders infra/docker-compose.yml without a Docker engine,
+# for the test that checks it (apt needs root, as on CI).
+compose-tools:
+	@command -v docker-compose >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose)
 
-# Silver throughput beside DuckDB on the same raw files; BENCH_ARGS="--flows 2000000 --days 20" for a shorter run.
+# A Spark standalone master and one worker on 127.0.0.1 (infra/spark-cluster.sh; ports from
+# FLOWLAKE_SPARK_*_PORT), stopped by their recorded PIDs. Jobs reach it with spark.master in the
+# config, Airflow with its spark_default connection (docs/DEPLOY.md).
+cluster: setup
+	@infra/spark-cluster.sh start
+
+cluster-stop:
+	@infra/spark-cluster.sh stop
+
+# Every test but the fault-injection suite (make faults), with the slowest listed at the end.
+test: setup browser compose-tools
+	$(BIN)/python -m pytest -q -m "not faults" --durations=30
+
+# The fault-injection suite (RELIABILITY.md): kills, late and repeated deliveries, a store going
+# away, two runs at once; FLOWLAKE_FAULT_TRIALS trials per kill scenario (`make test` leaves it out).
+# Each trial's figures go to .run/faults/results.jsonl; the table RELIABILITY.md shows is printed last.
+FLOWLAKE_FAULT_TRIALS ?= 3
+# Bad input at scale: hypothesis examples per format on the readers (a thirtieth of that
+# through the bronze job on Spark); `make test` runs 30 and 2.
+FLOWLAKE_HYPOTHESIS_EXAMPLES ?= 300
+faults: setup
+	rm -f .run/faults/results.jsonl
+	FLOWLAKE_FAULT_TRIALS=$(FLOWLAKE_FAULT_TRIALS) $(BIN)/python -m pytest -q -m faults tests/faults
+	FLOWLAKE_HYPOTHESIS_EXAMPLES=$(FLOWLAKE_HYPOTHESIS_EXAMPLES) $(BIN)/python -m pytest -q \
+	  tests/unit/test_readers_bad_input.py tests/integration/test_bad_input.py
+	$(BIN)/python -m tests.faults.summary
+
+# The issue-8 benchmark (bench/raw_to_gold.py, BENCHMARKS.md): raw -> gold beside DuckDB on the same
+# raw files, one new day on the lake, peak memory at 1x and 10x data. BENCH_ARGS="--flows 2000000
+# --days 20" for a shorter run, BENCH_ARGS="--hundred-million" for 100 million flows.
 BENCH_ARGS ?= --flows 20000000 --days 30
 bench: setup
-	$(BIN)/python bench/silver_throughput.py $(BENCH_ARGS)
+	$(BIN)/python bench/raw_to_gold.py $(BENCH_ARGS)
 
 lint: setup
-	$(BIN)/python -m pyflakes jobs tests
+	$(BIN)/python -m pyflakes jobs tests bench
 
 # Re-resolve infra/requirements.in into the exact lock (run after changing a pin).
 lock:

@@ -7,6 +7,7 @@ reads them; the local S3 and SMTP servers are started from infra/ and stopped by
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 S3_PORT = os.environ.setdefault("FLOWLAKE_S3_PORT", "5055")
 os.environ.setdefault("FLOWLAKE_S3_ENDPOINT", f"http://127.0.0.1:{S3_PORT}")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "flowlake-test-key")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "flowlake-test-secret")
+# Secrets unique to this run, so the secret-leak test (tests/dags/test_dags_e2e.py) finds them
+# wherever they leaked and nowhere else.
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", f"flowlake-test-secret-{secrets.token_hex(8)}")
+os.environ.setdefault("FLOWLAKE_SMTP_PASSWORD", f"flowlake-test-smtp-password-{secrets.token_hex(8)}")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 SMTP_PORT = os.environ.setdefault("FLOWLAKE_SMTP_PORT", "8025")
