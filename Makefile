@@ -10,7 +10,7 @@ DEMO_END ?= 2017-07-07
 DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup browser compose-tools demo demo-airflow test faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
+.PHONY: setup browser compose-tools demo demo-airflow test test-dags faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
   cluster cluster-stop
 
 setup: $(VENV)/.installed $(JARS)/.fetched
@@ -103,16 +103,22 @@ cluster: setup
 cluster-stop:
 	@infra/spark-cluster.sh stop
 
-# Every test but the fault-injection suite (make faults), with the slowest listed at the end.
+# Every test but the fault-injection suite (make faults) and the whole DAG runs (make test-dags),
+# with the slowest listed at the end.
 test: setup browser compose-tools
-	$(BIN)/python -m pytest -q -m "not faults" --durations=30
+	$(BIN)/python -m pytest -q -m "not faults and not dag_runs" --durations=30
+
+# The DAGs run end to end with dag.test() against the local S3 and SMTP servers, and the
+# secret-leak scan of everything they produced (about 22 minutes on 2 cores).
+test-dags: setup
+	$(BIN)/python -m pytest -q -m dag_runs tests/dags
 
 # The fault-injection suite (RELIABILITY.md): kills, late and repeated deliveries, a store going
 # away, two runs at once; FLOWLAKE_FAULT_TRIALS trials per kill scenario (`make test` leaves it out).
 # Each trial's figures go to .run/faults/results.jsonl; the table RELIABILITY.md shows is printed last.
 FLOWLAKE_FAULT_TRIALS ?= 3
 # Bad input at scale: hypothesis examples per format on the readers (a thirtieth of that
-# through the bronze job on Spark); `make test` runs 30 and 2.
+# through the bronze job on Spark); `make test` runs 30 on the readers.
 FLOWLAKE_HYPOTHESIS_EXAMPLES ?= 300
 faults: setup
 	rm -f .run/faults/results.jsonl

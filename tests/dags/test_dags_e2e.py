@@ -18,7 +18,7 @@ from flowlake.progress import Progress
 from flowlake.storage import s3_client, split_s3, write_object
 from tests.conftest import write_config
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dag_runs]  # make test-dags (22 minutes), not make test
 FIRST, LAST = date(2017, 7, 29), date(2017, 7, 31)  # Saturday to Monday: a week and a month end
 ANALYST = "analysts@flowlake.test"
 TABLES = [("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),

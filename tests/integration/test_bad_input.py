@@ -28,7 +28,7 @@ from flowlake.progress import Progress
 from tests.conftest import write_config
 from tests.raw_lines import EXAMPLES, FORMATS, content, dump
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]  # make faults runs it; 3 minutes of Spark
 RUN_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc)
 FLOW_KEYS = ("line_number", "ts", "ts_end", "src_ip", "dst_ip", "src_port", "dst_port", "protocol", "bytes", "packets")
 DNS_KEYS = ("line_number", "rrname", "rrtype", "rdata", "time_first", "time_last", "count")
