@@ -72,12 +72,3 @@ def test_reply_of_an_internal_flow_counts_once(spark):
     reply = oriented(2, direction="internal", range_name="china_netcom", internal=("210.52.109.5", 22), remote_ip="175.45.176.10",
                      remote_port=40000, ts=datetime(2026, 11, 1, 10, 0, 0, 300000))
     assert dedup(spark, request, reply) == [request]
-
-
-def test_copies_column_says_how_many_records_each_kept_flow_stood_for(spark):
-    reply = oriented(1, direction="inbound", ts=datetime(2026, 11, 1, 10, 0, 0, 350000))
-    outbound = oriented(2, direction="outbound")
-    other = oriented(3, remote_port=80)
-    df = spark.createDataFrame([tuple(r[c] for c in COLUMNS) for r in (reply, outbound, other)], ORIENTED_SCHEMA)
-    kept = as_dicts(deduplicated_flows(df, copies_column="copies"))
-    assert kept == sorted([{**outbound, "copies": 2}, {**other, "copies": 1}], key=_order)

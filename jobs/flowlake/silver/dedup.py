@@ -20,18 +20,12 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-
-def deduplicated_flows(oriented: DataFrame, copies_column: str | None = None) -> DataFrame:
-    """One flow per key; with `copies_column`, each carries how many records shared its key
-    (summed, the oriented rows: the count comes from the same pass, not another one)."""
+def deduplicated_flows(oriented: DataFrame) -> DataFrame:
     inside = F.struct(F.col("internal_ip").alias("ip"), F.col("internal_port").alias("port"))
     outside = F.struct(F.col("remote_ip").alias("ip"), F.col("remote_port").alias("port"))
     key = (F.least(inside, outside), F.greatest(inside, outside), F.col("protocol"), F.date_trunc("second", "ts"))
     preference = Window.partitionBy(*key).orderBy(
         F.col("bytes").desc(), F.when(F.col("direction") == "inbound", 1).otherwise(0),
         "source_object", "line_number")
-    ranked = oriented.withColumn("_rank", F.row_number().over(preference))
-    if copies_column:
-        # Same partitioning, and the preference's sort already orders by the key: no second sort.
-        ranked = ranked.withColumn(copies_column, F.count(F.lit(1)).over(Window.partitionBy(*key)))
-    return ranked.where("_rank = 1").drop("_rank")
+    return (oriented.withColumn("_rank", F.row_number().over(preference))
+            .where("_rank = 1").drop("_rank"))
