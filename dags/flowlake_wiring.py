@@ -75,11 +75,15 @@ SMTP_ENV = {
 
 @task(multiple_outputs=True)
 def job_settings(config: str, dag_run=None) -> dict:
-    """Spark settings from flowlake's one builder (jars, Delta, memory), where raw dumps land,
-    and the first and last day the run covers (`flowlake.report_calendar.run_window`).
+    """Spark settings from flowlake's one builder (jars, Delta, memory) for the master the
+    `spark_default` connection names, where raw dumps land, and the first and last day the run
+    covers (`flowlake.report_calendar.run_window`).
 
-    A task, not parse-time code: it reads the config and imports pyspark's session module.
+    A task, not parse-time code: it reads the config and the connection, and imports pyspark's
+    session module.
     """
+    from airflow.sdk import BaseHook
+
     from flowlake.config import load_config
     from flowlake.report_calendar import run_window
     from flowlake.session import spark_conf
@@ -87,7 +91,8 @@ def job_settings(config: str, dag_run=None) -> dict:
     loaded = load_config(config)
     raw = loaded.raw_uri
     first, last = run_window(dag_run.data_interval_start, dag_run.data_interval_end, dag_run.run_after) or (None, None)
-    return {"spark_conf": spark_conf(loaded),
+    master = BaseHook.get_connection(SPARK_CONN).host or "yarn"  # the Spark provider's default
+    return {"spark_conf": spark_conf(loaded, master=master),
             "raw_dumps": "s3://" + raw.split("://", 1)[1] if raw.startswith("s3a://") else raw,
             "first_day": first and first.isoformat(), "last_day": last and last.isoformat()}
 

@@ -39,11 +39,14 @@ def launched_by_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
-def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = True) -> dict[str, str]:
+def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = True,
+               master: str | None = None) -> dict[str, str]:
     """Every Spark setting flowlake relies on, as `--conf` pairs for spark-submit too.
 
     `hive_catalog` adds the Hive metastore that holds the `<layer>.<table>` names; jobs leave it
-    off, so they never open the embedded metastore a running Thrift server holds.
+    off, so they never open the embedded metastore a running Thrift server holds. `master` is
+    where the job will run when something other than the config chooses it (Airflow's Spark
+    connection); it decides how the jars reach the executors.
     """
     conf = {
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -72,7 +75,12 @@ def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = Tru
             "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
         "spark.hadoop.fs.s3a.endpoint.region": config.s3.region,
     }
-    if with_jars:
+    if with_jars and (master or config.spark.master).startswith("local"):
+        # Local mode runs the executors inside the driver's JVM, so the class path is enough.
+        # As `spark.jars`, every session would first copy all of them (628 MB, the AWS SDK
+        # bundle mostly) into its temporary directory, and a killed job would leave the copy.
+        conf["spark.driver.extraClassPath"] = os.pathsep.join(spark_jars())
+    elif with_jars:
         conf["spark.jars"] = ",".join(spark_jars())
     if config.spark.py_files:
         conf["spark.submit.pyFiles"] = config.spark.py_files
@@ -116,8 +124,9 @@ def spark_submit_args(config: Config, hive_catalog: bool = False) -> list[str]:
     """The same settings as spark-submit arguments: a job submitted with them gets the session
     `build_session` would build (the JVM must know the jars before it starts)."""
     conf = spark_conf(config, hive_catalog)
-    args = ["--master", config.spark.master, "--jars", conf.pop("spark.jars"),
-            "--driver-memory", conf.pop("spark.driver.memory")]
+    args = ["--master", config.spark.master, "--driver-memory", conf.pop("spark.driver.memory")]
+    if "spark.jars" in conf:
+        args += ["--jars", conf.pop("spark.jars")]
     for key, value in conf.items():
         args += ["--conf", f"{key}={value}"]
     return args

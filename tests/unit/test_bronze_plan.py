@@ -39,7 +39,11 @@ def test_spark_settings_hold_no_credentials(monkeypatch):
     assert "do-not-leak-this" not in " ".join(spark_submit_args(config)) + str(settings)
     assert settings["spark.sql.session.timeZone"] == "UTC"
     assert settings["spark.sql.shuffle.partitions"] == "4"
-    assert "delta-spark" in settings["spark.jars"]
+    # Local mode: the jars on the driver's class path, not copied by spark.jars into every session.
+    assert "delta-spark" in settings["spark.driver.extraClassPath"] and "spark.jars" not in settings
+    assert "--jars" not in spark_submit_args(config)
+    cluster = spark_conf(config, master="spark://127.0.0.1:7077")
+    assert "delta-spark" in cluster["spark.jars"] and "spark.driver.extraClassPath" not in cluster
 
 
 def test_quarantine_rate_message_names_rate_limit_config_key_top_reasons_and_objects(tmp_path):
