@@ -103,15 +103,16 @@ cluster: setup
 cluster-stop:
 	@infra/spark-cluster.sh stop
 
-# Every test but the fault-injection suite (make faults) and the whole DAG runs (make test-dags),
-# with the slowest listed at the end.
+# Every test but the full fault-injection suite (make faults) and the longer DAG runs (make
+# test-dags): their reduced forms run here. The slowest are listed at the end.
 test: setup browser compose-tools
 	$(BIN)/python -m pytest -q -m "not faults and not dag_runs" --durations=30
 
-# The DAGs run end to end with dag.test() against the local S3 and SMTP servers, and the
-# secret-leak scan of everything they produced (about 22 minutes on 2 cores).
+# Every DAG test: ingest, reports and maintenance end to end with dag.test() against the local S3
+# and SMTP servers, a re-run, the asset-triggered reports run, and the secret-leak scan of
+# everything they produced.
 test-dags: setup
-	$(BIN)/python -m pytest -q -m dag_runs tests/dags
+	$(BIN)/python -m pytest -q tests/dags
 
 # The fault-injection suite (RELIABILITY.md): kills, late and repeated deliveries, a store going
 # away, two runs at once; FLOWLAKE_FAULT_TRIALS trials per kill scenario (`make test` leaves it out).

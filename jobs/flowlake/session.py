@@ -67,6 +67,10 @@ def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = Tru
         # Listing a few hundred raw paths should not start a distributed listing job.
         "spark.sql.sources.parallelPartitionDiscovery.threshold": "4096",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Delta rebuilds a table's state from its log with this many tasks (default 50) every
+        # time it loads a snapshot, however small the table: on 2 cores that fixed cost was
+        # most of every small write (BENCHMARKS.md, "Delta's snapshot partitions").
+        "spark.databricks.delta.snapshotPartitions": str(config.spark.shuffle_partitions),
         # Every table keeps a change feed: silver and gold rebuild only the days that changed.
         "spark.databricks.delta.properties.defaults.enableChangeDataFeed": "true",
         "spark.hadoop.fs.s3a.path.style.access": "true",

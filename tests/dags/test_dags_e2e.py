@@ -1,11 +1,13 @@
 """The DAGs end to end with dag.test(): generated dumps in the local S3 server, real Spark jobs
 through spark-submit, gold rows checked against the generator's ground truth, reports mailed to
-the local SMTP server, a failure alert by mail, and no secret in anything those runs produced."""
+the local SMTP server, the reports run the gold Assets trigger, maintenance on the tables the
+ingest built, a failure alert by mail, and no secret in anything those runs produced."""
 
 from __future__ import annotations
 
 import gzip
 import os
+import re
 import zlib
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -18,7 +20,9 @@ from flowlake.progress import Progress
 from flowlake.storage import s3_client, split_s3, write_object
 from tests.conftest import write_config
 
-pytestmark = [pytest.mark.integration, pytest.mark.dag_runs]  # make test-dags (22 minutes), not make test
+# `make test` runs the ingest, the reports, the failure alert and the secret-leak scan;
+# the tests marked dag_runs run in `make test-dags` only, with the rest of the module.
+pytestmark = pytest.mark.integration
 FIRST, LAST = date(2017, 7, 29), date(2017, 7, 31)  # Saturday to Monday: a week and a month end
 ANALYST = "analysts@flowlake.test"
 TABLES = [("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),
@@ -101,6 +105,7 @@ def test_ingest_publishes_the_gold_assets_with_the_days_it_covered(ingested):
                          ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "overseas_presence")}
 
 
+@pytest.mark.dag_runs
 def test_rerunning_the_day_changes_no_table(spark, lake, ingested, dagbag):
     config, _ = lake
     before = versions(spark, config)
@@ -134,6 +139,106 @@ def test_reports_are_rendered_to_object_storage_and_mailed(lake, ingested, dagba
     keys = {o["Key"] for o in s3_client(config.s3).list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
     for name, window in windows.items():
         assert f"{prefix}/{name}/{window}/report.html" in keys, (name, sorted(keys))
+
+
+@pytest.mark.dag_runs
+def test_the_gold_assets_trigger_the_reports_for_the_days_they_cover(lake, ingested, dagbag, smtp_maildir,
+                                                                     monkeypatch):
+    """The asset-triggered path without a scheduler: flowlake_reports is scheduled on the four gold
+    Assets flowlake_ingest publishes (or its calendar), and a run consuming the events of the
+    ingest run above (2017-07-30, a Sunday) renders and mails the crypto report, month to date:
+    the only period ending that day."""
+    import airflow.models.dagrun as dagrun_module
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.session import create_session
+
+    config, _ = lake
+    ingest_run, _ = ingested
+    gold = {f"{layer}.{table}" for layer, table in TABLES if layer == "gold"}
+    assert {asset.name for asset in dagbag.dags["flowlake_ingest"].get_task("publish_gold").outlets} == gold
+    # The DAG as the scheduler sees it: the serialized timetable, and the references its database holds.
+    reports = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dagbag.dags["flowlake_reports"]))
+    assert type(reports.timetable).__name__ == "AssetOrTimeSchedule"
+    assert type(reports.timetable.asset_condition).__name__ == "SerializedAssetAll"
+    assert {asset.name for _, asset in reports.timetable.asset_condition.iter_assets()} == gold
+    assert reports.timetable.timetable.serialize()["expression"] == "0 6 * * *"
+    with create_session() as session:
+        consumers = {asset.name: {ref.dag_id for ref in asset.scheduled_dags}
+                     for asset in session.query(AssetModel).filter(AssetModel.name.in_(gold))}
+        event_ids = [event.id for event in
+                     session.query(AssetEvent).filter(AssetEvent.source_run_id == ingest_run.run_id)]
+    assert consumers == {name: {"flowlake_reports"} for name in gold}
+    assert len(event_ids) == len(gold)
+
+    create_run = dagrun_module.get_or_create_dagrun
+
+    def run_consuming_the_events(*, session, **kwargs):
+        # What the scheduler does to an asset-triggered run: it consumes the queued events, which
+        # the tasks then see as triggering_asset_events.
+        run = create_run(session=session, **kwargs)
+        run.consumed_asset_events.extend(session.query(AssetEvent).filter(AssetEvent.id.in_(event_ids)))
+        session.commit()
+        return run
+
+    monkeypatch.setattr(dagrun_module, "get_or_create_dagrun", run_consuming_the_events)
+    already = set(smtp_maildir.keys())
+    run, states = run_dag(dagbag, "flowlake_reports", None, config=config.path)
+    assert run.state == "success", states
+    assert sorted(index for (task, index) in states if task == "render_and_deliver") == [0]
+    messages = [smtp_maildir[key] for key in set(smtp_maildir.keys()) - already]
+    assert [m["Subject"] for m in messages] == ["flowlake crypto report, 2017-07-01 to 2017-07-30"]
+    bucket, prefix = split_s3(config.reports_uri)
+    assert s3_client(config.s3).list_objects_v2(
+        Bucket=bucket, Prefix=f"{prefix}/crypto/2017-07-01_2017-07-30/report.html")["KeyCount"] == 1
+
+
+def data_files(table_uri: str) -> list[Path]:
+    """The table's data files on disk, referenced or not (not its log or change data)."""
+    root = Path(table_uri.removeprefix("file://"))
+    return [p for p in root.rglob("*.parquet") if not any(part.startswith("_") for part in p.relative_to(root).parts)]
+
+
+@pytest.mark.dag_runs
+def test_maintenance_compacts_vacuums_expires_quarantine_and_sums_up(spark, lake, ingested, dagbag, capfd, caplog):
+    """flowlake_maintenance on the tables the ingest built, with retention 0 (hours and days):
+    OPTIMIZE compacts a gold table written as many small files to one per day, VACUUM deletes
+    every file no current version references, the quarantine row is expired, the summary gives
+    each table's files and size, and no row changes."""
+    from delta.tables import DeltaTable
+
+    config, _ = lake
+    usage_path, quarantine_path = config.table_uri("gold", "service_usage_daily"), config.table_uri("bronze", "quarantine")
+    usage = spark.read.format("delta").load(usage_path)
+    rows = sorted(usage.collect())
+    days = usage.select("day").distinct().count()
+    # The same rows again as several files a day: the previous version's files are unreferenced now.
+    usage.repartition(4).write.format("delta").mode("overwrite").save(usage_path)
+    fragmented = DeltaTable.forPath(spark, usage_path).detail().collect()[0].numFiles
+    assert fragmented > days and len(data_files(usage_path)) > fragmented
+    assert spark.read.format("delta").load(quarantine_path).count() == 1
+
+    # As of tomorrow: with 0 days' retention every quarantine row is older than that.
+    tomorrow = utc(datetime.now(timezone.utc).date() + timedelta(days=1))
+    run, states = run_dag(dagbag, "flowlake_maintenance", tomorrow, config=config.path)
+    assert run.state == "success", states
+
+    assert sorted(spark.read.format("delta").load(usage_path).collect()) == rows
+    compacted = DeltaTable.forPath(spark, usage_path)
+    optimize = [h.operationMetrics for h in compacted.history().collect() if h.operation == "OPTIMIZE"]
+    assert optimize and int(optimize[0]["numRemovedFiles"]) == fragmented and int(optimize[0]["numAddedFiles"]) == days
+    assert compacted.detail().collect()[0].numFiles == days
+    for layer, table in TABLES:
+        path = config.table_uri(layer, table)
+        referenced = DeltaTable.forPath(spark, path).detail().collect()[0].numFiles
+        assert len(data_files(path)) == referenced, f"{layer}.{table}: unreferenced files left by VACUUM"
+    assert spark.read.format("delta").load(quarantine_path).count() == 0
+
+    printed = "".join(capfd.readouterr()) + caplog.text
+    assert "quarantine rows expired: 1;" in printed
+    assert "vacuumed 9 tables, retention 0h" in printed
+    # table, files, MiB, compaction (files removed -> added)
+    assert re.search(rf"gold\.service_usage_daily +{days} +\d+\.\d\d  {fragmented} -> {days}", printed), printed[-3000:]
 
 
 def test_a_failed_task_mails_an_alert_through_smtp_default(airflow_db, dagbag, smtp_maildir, tmp_path):
