@@ -375,7 +375,9 @@ def generate(config: Config, start: date, end: date, flows_per_day: int, seed: i
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     plans = [DayPlan(day, i / max(len(days) - 1, 1), flows_per_day, seed * 100_003 + i) for i, day in enumerate(days)]
     with progress.stage("generate") as stage:
-        with multiprocessing.get_context("fork").Pool(processes=2) as pool:
+        # Spawned, not forked: a fork of a process with threads running (a test's Spark session,
+        # its Py4J gateway) can copy a lock some thread held, and the child waits on it forever.
+        with multiprocessing.get_context("spawn").Pool(processes=2) as pool:
             results = []
             for result in pool.imap(_write_day, [(p, config) for p in plans]):
                 results.append(result)
