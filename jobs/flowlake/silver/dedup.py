@@ -20,7 +20,9 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+
 def deduplicated_flows(oriented: DataFrame) -> DataFrame:
+    """One flow per key: the preferred record of those sharing it (see the module docstring)."""
     inside = F.struct(F.col("internal_ip").alias("ip"), F.col("internal_port").alias("port"))
     outside = F.struct(F.col("remote_ip").alias("ip"), F.col("remote_port").alias("port"))
     key = (F.least(inside, outside), F.greatest(inside, outside), F.col("protocol"), F.date_trunc("second", "ts"))
