@@ -28,6 +28,14 @@ def test_good_rows_pass_every_expectation(spark):
     assert check_table(df, "bronze.flows") == 14
 
 
+def test_the_gate_leaves_nothing_cached_for_a_later_identical_plan(spark):
+    """A cached validated frame would answer the same plan run later (the same object read
+    again after it changed) with the rows validated now."""
+    df = spark.createDataFrame([flow(line_number=7)], SCHEMA).select(*FLOW_COLUMNS)
+    check_table(df, "bronze.flows")
+    assert not spark._jsparkSession.sharedState().cacheManager().lookupCachedData(df._jdf).isDefined()
+
+
 def test_bad_rows_fail_naming_the_expectation_and_the_row_count(spark):
     df = spark.createDataFrame([flow(), flow(line_number=3, bytes=-5), flow(line_number=4, dst_port=70000),
                                 flow(line_number=4)], SCHEMA)
