@@ -1,8 +1,8 @@
 """The DAGs end to end with dag.test(): generated dumps in the local S3 server, real Spark jobs
 through spark-submit, gold rows checked against the generator's ground truth, reports mailed to
 the local SMTP server, maintenance on the tables the ingest built, a failure alert by mail, and no
-secret in anything those runs produced. (The reports run the gold Assets trigger is `make demo`'s:
-it needs the scheduler, which dag.test() does not run.)"""
+secret in anything those runs produced. (The reports run the gold Assets trigger needs the
+scheduler, which dag.test() does not run: tests/dags/test_make_airflow.py runs it, through `make demo`.)"""
 
 from __future__ import annotations
 

@@ -1,9 +1,12 @@
 """`make airflow` serves the project's DAGs on 127.0.0.1:8080 (loopback only, REST API behind
-a login) and runs them; `make airflow-stop` leaves no process and no bound port behind."""
+a login) and runs them; `make demo` on it takes landed dumps through a real scheduler to gold and
+the reports run the gold Assets trigger; `make airflow-stop` leaves no process and no bound port
+behind."""
 
 from __future__ import annotations
 
 import importlib.util
+import mailbox
 import os
 import shutil
 import socket
@@ -19,6 +22,9 @@ from tests.conftest import ROOT, write_config
 
 pytestmark = pytest.mark.integration
 PORT = 8080
+DEMO_FIRST, DEMO_LAST = "2017-07-30", "2017-07-31"
+GOLD_ASSETS = {f"gold.{table}" for table in
+               ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "overseas_presence")}
 
 
 def bound(port: int) -> bool:
@@ -80,13 +86,16 @@ def airflow_api():
     return module
 
 
-def test_make_airflow_lists_and_runs_the_dags_and_airflow_stop_leaves_nothing(tmp_path):
+def test_make_airflow_runs_the_dags_the_gold_assets_trigger_the_reports_and_airflow_stop_leaves_nothing(tmp_path):
     assert not bound(PORT), f"127.0.0.1:{PORT} is taken before the test started"
     home = tmp_path / "airflow"
     # The local S3 and SMTP servers `make airflow` starts, on ports no other test uses.
     s3_port, smtp_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    config = write_config(tmp_path)
+    # Raw dumps in a bucket of the S3 server `make airflow` starts, which flowlake_ingest watches.
+    config = write_config(tmp_path, raw_uri="s3a://flowlake-make-airflow/raw",
+                          reports={"recipients": ["analysts@flowlake.test"], "allowed_recipients": ["@flowlake.test"],
+                                   "sender": "reports@flowlake.test"})
     # FLOWLAKE_CONFIG: unpausing a DAG also starts a run for its latest schedule, with the default config.
     env.update(AIRFLOW_HOME=str(home), FLOWLAKE_AIRFLOW_PORT=str(PORT), FLOWLAKE_S3_PORT=str(s3_port),
                FLOWLAKE_SMTP_PORT=str(smtp_port), FLOWLAKE_CONFIG=str(config))
@@ -121,6 +130,31 @@ def test_make_airflow_lists_and_runs_the_dags_and_airflow_stop_leaves_nothing(tm
         assert airflow.task_states("flowlake_maintenance", "make-airflow-test") == {
             "job_settings": "success", "maintain": "success"}
         assert processes_of(home, session_id)
+
+        # The whole product through the scheduler: `make demo` on two days lands their dumps in the
+        # bucket, triggers one flowlake_ingest run over both, and waits for the flowlake_reports run
+        # the gold Asset events trigger (infra/airflow_api.py backfill).
+        demo = subprocess.run(["make", "demo", f"DEMO_START={DEMO_FIRST}", f"DEMO_END={DEMO_LAST}",
+                               "DEMO_FLOWS_PER_DAY=300"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=3600)
+        assert demo.returncode == 0, demo.stdout[-5000:] + demo.stderr[-3000:]
+        ingest = [r for r in airflow.runs("flowlake_ingest") if r["dag_run_id"].startswith(f"range__{DEMO_FIRST}_")]
+        assert [r["state"] for r in ingest] == ["success"]
+        triggered = [r for r in airflow.runs("flowlake_reports") if r["run_type"] == "asset_triggered"]
+        assert [r["state"] for r in triggered] == ["success"]
+        events = airflow.call("GET", f"/dags/flowlake_reports/dagRuns/{triggered[0]['dag_run_id']}"
+                                     "/upstreamAssetEvents")["asset_events"]
+        assert sorted((e["name"], e["source_run_id"], e["extra"]["first_day"], e["extra"]["last_day"])
+                      for e in events) == sorted((name, ingest[0]["dag_run_id"], DEMO_FIRST, DEMO_LAST)
+                                                 for name in GOLD_ASSETS)
+        # Each report once, for the newest period ending in the two days: July (the trend's six months).
+        # (Unpausing flowlake_reports also started a run on its calendar, for today: not these periods.)
+        subjects = sorted(message["Subject"] for message in mailbox.Maildir(ROOT / ".run" / f"smtp-{smtp_port}")
+                          if "2017" in message["Subject"])
+        assert subjects == ["flowlake crypto report, 2017-07-01 to 2017-07-31",
+                            "flowlake overseas report, 2017-07-01 to 2017-07-31",
+                            "flowlake trend report, 2017-02-01 to 2017-07-31"]
+        assert sorted(p.name for p in (tmp_path / "reports").glob("*/2017-*/report.html")) == ["report.html"] * 3
     finally:
         stop = subprocess.run(["make", "airflow-stop"], cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=300)
