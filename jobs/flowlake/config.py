@@ -67,6 +67,10 @@ class SparkSettings:
     # The address the driver listens on and executors reach it at: loopback unless a cluster on
     # other machines must connect back (client mode).
     driver_host: str = "127.0.0.1"
+    # True when every cluster node has Spark's extra jars at the paths `make setup` gives them here
+    # (one image for every node, or the test cluster on this machine): they are then named as
+    # local: URIs, and no application copies the 628 MB to its executors.
+    jars_on_nodes: bool = False
 
 
 @dataclass(frozen=True)

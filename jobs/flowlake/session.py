@@ -85,7 +85,8 @@ def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = Tru
         # bundle mostly) into its temporary directory, and a killed job would leave the copy.
         conf["spark.driver.extraClassPath"] = os.pathsep.join(spark_jars())
     elif with_jars:
-        conf["spark.jars"] = ",".join(spark_jars())
+        scheme = "local:" if config.spark.jars_on_nodes else ""
+        conf["spark.jars"] = ",".join(scheme + jar for jar in spark_jars())
     if config.spark.py_files:
         conf["spark.submit.pyFiles"] = config.spark.py_files
     endpoint = config.s3.endpoint()

@@ -2,7 +2,7 @@
 
 from flowlake.bronze.ingest import BronzeResult, duplicate_of, quarantine_rate_message, relative_key
 from flowlake.config import load_config
-from flowlake.session import spark_conf, spark_submit_args
+from flowlake.session import spark_conf, spark_jars, spark_submit_args
 from flowlake.tables import sql_string
 from tests.conftest import ROOT, write_config
 
@@ -44,6 +44,14 @@ def test_spark_settings_hold_no_credentials(monkeypatch):
     assert "--jars" not in spark_submit_args(config)
     cluster = spark_conf(config, master="spark://127.0.0.1:7077")
     assert "delta-spark" in cluster["spark.jars"] and "spark.driver.extraClassPath" not in cluster
+    assert not any(jar.startswith("local:") for jar in cluster["spark.jars"].split(","))
+
+
+def test_jars_installed_on_every_cluster_node_are_named_not_shipped(tmp_path):
+    config = load_config(write_config(tmp_path, spark={"master": "spark://127.0.0.1:7077", "jars_on_nodes": True}))
+    jars = spark_conf(config)["spark.jars"].split(",")
+    assert jars == [f"local:{jar}" for jar in spark_jars()]
+    assert spark_submit_args(config)[4:6] == ["--jars", ",".join(jars)]
 
 
 def test_quarantine_rate_message_names_rate_limit_config_key_top_reasons_and_objects(tmp_path):
