@@ -156,7 +156,7 @@ def ensure_dumps(workdir: Path, flows: int, days: int, keep: bool) -> dict:
 
 
 def stage_seconds(stderr: list[tuple[float, str]]) -> dict:
-    """Per-layer stage seconds from '[run] <stage> done:' lines, when the first '[run]' line
+    """Per-layer stage seconds (summed over bronze's batches) from '[run] <stage> done:' lines, when the first '[run]' line
     came (JVM and session start) and when the last stage ended. Each layer but bronze starts
     with 'find changed days'."""
     stages = {layer: {} for layer in LAYERS}
@@ -168,7 +168,8 @@ def stage_seconds(stderr: list[tuple[float, str]]) -> dict:
             last = at
             name, rows, seconds = match.group(1), int(match.group(3).replace(",", "")), float(match.group(4))
             layer += name == "find changed days"
-            stages[LAYERS[layer]][name] = seconds
+            # bronze repeats parse, validate and load once per batch
+            stages[LAYERS[layer]][name] = stages[LAYERS[layer]].get(name, 0.0) + seconds
             silver_flows = rows if LAYERS[layer] == "silver" and name == "transform" else silver_flows
     return {**stages, "silver_input_flows": silver_flows, "startup_s": first or 0.0, "last_stage_end_s": last}
 

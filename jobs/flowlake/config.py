@@ -75,10 +75,18 @@ class SparkSettings:
 
 @dataclass(frozen=True)
 class BronzeSettings:
-    # A run fails when more than this share of a run's lines goes to quarantine.
+    # A run fails when more than this share of a batch's lines goes to quarantine (a daily run
+    # is one batch).
     max_quarantine_rate: float = 0.05
     # Objects parsed per Spark task; bounds the memory one Python worker holds at once.
     objects_per_task: int = 8
+    # Raw (compressed) MiB ingested per batch, each parsed, gated and committed on its own:
+    # bounds the parsed rows the driver caches (about 2.6 times the raw bytes) on a long backlog.
+    batch_mib: float = 256
+
+    def __post_init__(self):
+        if not isinstance(self.batch_mib, (int, float)) or self.batch_mib <= 0:
+            raise TypeError(f"batch_mib {self.batch_mib!r} is not a positive number of MiB")
     # A flow record further than this from its dump's median day has a broken clock.
     max_days_from_dump: int = 2
 

@@ -38,6 +38,13 @@ def version(spark, config, table):
     return DeltaTable.forPath(spark, config.table_uri("bronze", table)).history(1).collect()[0].version
 
 
+def comparable(spark, config, table, order=("source_object", "line_number")):
+    """A table's rows with the lake's raw folder spelled <raw>, to compare two lakes."""
+    raw = str(Path(config.raw_uri[len("file://"):]))
+    return [{k: v.replace(raw, "<raw>") if isinstance(v, str) else v for k, v in r.items()}
+            for r in rows(spark, config, table, order)]
+
+
 def fresh_lake(tmp_path, generated, **extra):
     raw, truth = generated
     shutil.copytree(raw, tmp_path / "raw")
@@ -139,12 +146,42 @@ def test_crash_between_data_and_manifest_commits_reruns_to_the_same_tables(spark
         bronze(spark, crashed)
     monkeypatch.undo()
     bronze(spark, crashed)
-
-    def comparable(config, table):
-        raw = str(Path(config.raw_uri[len("file://"):]))
-        return [{**r, "source_object": r["source_object"].replace(raw, "<raw>")} for r in rows(spark, config, table)]
     for table in ("flows", "dns", "quarantine"):
-        assert comparable(crashed, table) == comparable(reference, table)
+        assert comparable(spark, crashed, table) == comparable(spark, reference, table)
+
+
+def test_a_backlog_in_batches_lands_as_in_one_batch(spark, tmp_path, generated):
+    one_dir, batched_dir = tmp_path / "one", tmp_path / "batched"
+    one_dir.mkdir(), batched_dir.mkdir()
+    one, _ = fresh_lake(one_dir, generated)
+    batched, truth = fresh_lake(batched_dir, generated, bronze={"batch_mib": 1e-6})  # one object per batch
+    for lake in one_dir, batched_dir:  # a redelivery whose original is in an earlier batch
+        copy = lake / "raw" / "flows" / "redelivered" / "copy-of-2017-07-01.csv.gz"
+        copy.parent.mkdir()
+        shutil.copy2(lake / "raw" / "flows" / "pyongyang" / "2017-07-01.csv.gz", copy)
+
+    assert bronze(spark, batched) == bronze(spark, one)
+    assert version(spark, batched, "ingested_files") == 7 and version(spark, one, "ingested_files") == 1
+    for table in ("flows", "dns", "quarantine"):
+        assert comparable(spark, batched, table) == comparable(spark, one, table)
+    assert (comparable(spark, batched, "ingested_files", order=("source_object",))
+            == comparable(spark, one, "ingested_files", order=("source_object",)))
+    assert spark.read.format("delta").load(batched.table_uri("bronze", "flows")).count() == truth["records"]
+
+
+def test_a_batch_over_the_quarantine_limit_stops_the_run_after_the_earlier_batches(spark, tmp_path, generated):
+    config, truth = fresh_lake(tmp_path, generated, bronze={"batch_mib": 1e-6, "max_quarantine_rate": 0.01})
+    bad = tmp_path / "raw" / "flows" / "zz" / "bad.csv"  # last in key order: the seventh batch
+    bad.parent.mkdir()
+    bad.write_text("\n".join([",".join(NFDUMP_V1.header)] + ["1,2,3"] * 500))
+    with pytest.raises(QuarantineRateExceeded) as stopped:
+        bronze(spark, config)
+    assert str(stopped.value).startswith("500 of 500 lines (100.0%) went to quarantine")
+    assert "The run's 6 objects before them, in earlier batches of at most 1e-06 MiB (bronze.batch_mib)" in str(
+        stopped.value)
+    assert len(rows(spark, config, "ingested_files", order=("source_object",))) == 6
+    assert spark.read.format("delta").load(config.table_uri("bronze", "flows")).count() == truth["records"]
+    assert len(rows(spark, config, "quarantine")) == 500
 
 
 def test_ingest_reads_dumps_from_the_local_s3_server_through_s3a(spark, tmp_path, s3_endpoint):

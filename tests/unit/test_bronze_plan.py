@@ -1,6 +1,8 @@
 """Bronze's bookkeeping without Spark: object keys, duplicate deliveries, SQL literals, settings."""
 
-from flowlake.bronze.ingest import BronzeResult, duplicate_of, quarantine_rate_message, relative_key
+from flowlake.bronze.ingest import (
+    BronzeResult, batches_by_size, duplicate_of, quarantine_rate_message, relative_key,
+)
 from flowlake.config import load_config
 from flowlake.session import spark_conf, spark_jars, spark_submit_args
 from flowlake.tables import sql_string
@@ -26,6 +28,13 @@ def test_among_new_objects_with_equal_bytes_the_first_key_is_kept():
 
 def test_a_changed_object_under_the_same_key_is_not_its_own_duplicate():
     assert duplicate_of([{"source_object": "raw/a", "sha256": "x"}], {"x": "raw/a"}) == {}
+
+
+def test_objects_are_batched_in_key_order_up_to_the_byte_limit():
+    objects = [("raw/c", 40), ("raw/a", 60), ("raw/b", 40), ("raw/d", 100), ("raw/e", 150), ("raw/f", 1)]
+    assert batches_by_size(objects, 100) == [["raw/a", "raw/b"], ["raw/c"], ["raw/d"], ["raw/e"], ["raw/f"]]
+    assert batches_by_size(objects, 1000) == [["raw/a", "raw/b", "raw/c", "raw/d", "raw/e", "raw/f"]]
+    assert batches_by_size([], 100) == []
 
 
 def test_sql_string_escapes_quotes_and_backslashes():
@@ -70,3 +79,16 @@ def test_quarantine_rate_message_names_rate_limit_config_key_top_reasons_and_obj
         "Top reasons: 70 x bytes: expected a non-negative 64-bit integer; 30 x expected 48 comma-separated columns.\n"
         "Top objects: 90 in flows/b.csv; 10 in flows/a.csv.\n"
         "Fix or remove those objects, or raise bronze.max_quarantine_rate if that share is expected.")
+
+
+def test_a_later_batch_over_the_limit_says_what_earlier_batches_published(tmp_path):
+    config = load_config(write_config(tmp_path, bronze={"max_quarantine_rate": 0.02, "batch_mib": 0.5}))
+    result = BronzeResult(objects_seen=9, objects_new=1, duplicates=0, unreadable=0, flow_rows=0, dns_rows=0,
+                          quarantined_rows=10)
+    objects = [{"source_object": f"file:{tmp_path}/raw/flows/z.csv", "quarantined_rows": 10}]
+
+    message = quarantine_rate_message(result, 10, config, "file:///w/q", [("bad", 10)], objects, published_before=8)
+
+    assert message.splitlines()[0].endswith(
+        "Nothing was published but the quarantine rows, in file:///w/q. The run's 8 objects before them, in "
+        "earlier batches of at most 0.5 MiB (bronze.batch_mib), passed the gate and were published.")

@@ -37,6 +37,8 @@ def test_only_monitored_ranges_is_required(tmp_path):
     ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nsources: [{prefix: x/, format: pcap}]\n",
      "sources[0]: format 'pcap' is not one of"),
     ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nwarehouse: x\n", "unknown keys ['warehouse']"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nbronze: {batch_mib: 0}\n",
+     "bronze: batch_mib 0 is not a positive number of MiB"),
     ("monitored_ranges: [\n", "not valid YAML"),
 ])
 def test_bad_config_names_the_file_and_the_key(tmp_path, text, message):

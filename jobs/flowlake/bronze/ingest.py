@@ -4,10 +4,12 @@ Run it with `flowlake run --config C --stages bronze`, or as a Spark application
 `spark-submit jobs/flowlake/bronze/ingest.py --config C`.
 
 Extract lists raw_uri and keeps the objects whose (key, size, modification time) the manifest
-has not seen. Transform reads them through Spark (file:// or s3a://) and parses each one in a
+has not seen, and splits them in key order into batches of at most bronze.batch_mib of raw
+bytes; each batch goes through transform, validate and load on its own, so the driver holds
+one batch's parsed rows however large the backlog. Transform reads them through Spark (file:// or s3a://) and parses each one in a
 Python worker with pyarrow (`flowlake.readers`). Validate runs the bronze.flows and bronze.dns
-suites. Load writes bronze.flows, bronze.dns and bronze.quarantine, each in one Delta commit
-that replaces whatever rows those objects had (`replaceWhere source_object IN ...`), and only
+suites. Load writes bronze.flows, bronze.dns and bronze.quarantine, each in one Delta commit per
+batch that replaces whatever rows those objects had (`replaceWhere source_object IN ...`), and only
 then merges the objects into the manifest. A crash anywhere re-runs to the same tables: the
 objects are still pending, and their rows are replaced, never appended twice. An object whose
 bytes equal an already ingested one (the same dump delivered under another key) is recorded
@@ -175,25 +177,77 @@ def pending_objects(listing: DataFrame, manifest: DataFrame) -> DataFrame:
                         ["source_object", "size", "modification_time"], "left_anti")
 
 
+def batches_by_size(objects: list[tuple[str, int]], max_bytes: int) -> list[list[str]]:
+    """Split (key, size) pairs, in key order, into consecutive batches of at most max_bytes
+    each; an object larger than max_bytes is a batch of its own."""
+    batches, current, current_bytes = [], [], 0
+    for key, size in sorted(objects):
+        if current and current_bytes + size > max_bytes:
+            batches.append(current)
+            current, current_bytes = [], 0
+        current.append(key)
+        current_bytes += size
+    return batches + [current] if current else batches
+
+
+def tally(objects_seen: int, objects: list[dict], duplicates: dict[str, str]) -> BronzeResult:
+    """What ingesting `objects` (the parser's per-object summaries) added to bronze."""
+    kept = [o for o in objects if o["source_object"] not in duplicates]
+    return BronzeResult(
+        objects_seen=objects_seen, objects_new=len(objects), duplicates=len(duplicates),
+        unreadable=sum(1 for o in kept if o["unreadable_reason"]),
+        flow_rows=sum(o["flow_rows"] for o in kept), dns_rows=sum(o["dns_rows"] for o in kept),
+        quarantined_rows=sum(o["quarantined_rows"] for o in kept))
+
+
 def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> BronzeResult:
+    """Ingest every pending object, in batches of at most bronze.batch_mib of raw bytes.
+
+    Each batch is parsed, gated and committed on its own, so the driver holds one batch's
+    parsed rows at a time however large the backlog (a first run over months of dumps).
+    """
     paths = {name: config.table_uri("bronze", name) for name in ("flows", "dns", "quarantine", "ingested_files")}
 
     with progress.stage("list") as stage:
         manifest = read_or_empty(spark, paths["ingested_files"], MANIFEST_SCHEMA)
         listing = list_raw_objects(spark, config.raw_uri).persist()
-        pending = sorted(r.source_object for r in pending_objects(listing, manifest).collect())
+        pending = [(r.source_object, r.size) for r in pending_objects(listing, manifest).collect()]
         seen = listing.count()
         listing.unpersist()
         stage.done(objects=seen)
-    progress.say(f"{seen} objects under {config.raw_uri}, {len(pending)} new or changed")
-    if not pending:
-        return BronzeResult(seen, 0, 0, 0, 0, 0, 0)
+    batches = batches_by_size(pending, int(config.bronze.batch_mib * 2**20))
+    in_batches = f", in {len(batches)} batches of at most {config.bronze.batch_mib:g} MiB" if len(batches) > 1 else ""
+    progress.say(f"{seen} objects under {config.raw_uri}, {len(pending)} new or changed{in_batches}")
 
+    pending_keys = [key for key, _ in pending]
+    ingested = {r.sha256: r.source_object for r in
+                manifest.where("duplicate_of IS NULL").where(~F.col("source_object").isin(pending_keys))
+                .select("sha256", "source_object").collect()}
+    objects, duplicates = [], {}
+    # maxRecordsPerBatch counts binaryFile rows, one per object: Arrow batches of a few objects
+    # each keep a Python worker's memory bounded.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(config.bronze.objects_per_task))
+    for number, batch in enumerate(batches, 1):
+        if len(batches) > 1:
+            progress.say(f"batch {number} of {len(batches)}: {len(batch)} objects")
+        batch_objects, batch_duplicates = ingest_batch(spark, config, run_time, progress, paths, batch, ingested,
+                                                       published_before=len(objects))
+        objects += batch_objects
+        duplicates.update(batch_duplicates)
+        for o in batch_objects:
+            if o["source_object"] not in batch_duplicates:
+                ingested.setdefault(o["sha256"], o["source_object"])
+    return tally(seen, objects, duplicates)
+
+
+def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progress: Progress,
+                 paths: dict[str, str], batch: list[str], ingested: dict[str, str],
+                 published_before: int) -> tuple[list[dict], dict[str, str]]:
+    """Parse, gate and load one batch of objects; return their summaries and which of them
+    repeat an object already ingested (`ingested`: sha256 -> source_object)."""
     with progress.stage("parse") as stage:
-        contents = spark.read.format("binaryFile").load(pending)
-        # Arrow batches of a few objects each keep a Python worker's memory bounded.
-        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(config.bronze.objects_per_task))
-        tasks = max(1, -(-len(pending) // config.bronze.objects_per_task))
+        contents = spark.read.format("binaryFile").load(batch)
+        tasks = max(1, -(-len(batch) // config.bronze.objects_per_task))
         union = parsed_rows(contents.repartition(tasks), config.raw_uri, config.sources,
                             config.bronze.max_days_from_dump)
         union = union.persist(StorageLevel.MEMORY_AND_DISK)
@@ -202,9 +256,6 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
         stage.done(objects=len(objects),
                    rows=sum(o["flow_rows"] + o["dns_rows"] + o["quarantined_rows"] for o in objects))
 
-    ingested = {r.sha256: r.source_object for r in
-                manifest.where("duplicate_of IS NULL").where(~F.col("source_object").isin(pending))
-                .select("sha256", "source_object").collect()}
     duplicates = duplicate_of(objects, ingested)
     kept = [o for o in objects if o["source_object"] not in duplicates]
     kept_rows = union.where(F.col("source_object").isin([o["source_object"] for o in kept]))
@@ -212,18 +263,14 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
     dns = kept_rows.where("kind = 'dns'").select(*DNS_COLUMNS)
     quarantine = (kept_rows.where("kind = 'quarantine'").select(*QUARANTINE_COLUMNS)
                   .withColumn("ingested_at", F.lit(run_time)))
-    result = BronzeResult(
-        objects_seen=seen, objects_new=len(objects), duplicates=len(duplicates),
-        unreadable=sum(1 for o in kept if o["unreadable_reason"]),
-        flow_rows=sum(o["flow_rows"] for o in kept), dns_rows=sum(o["dns_rows"] for o in kept),
-        quarantined_rows=sum(o["quarantined_rows"] for o in kept))
+    result = tally(len(objects), objects, duplicates)
 
     try:
         lines = result.flow_rows + result.dns_rows + result.quarantined_rows
         if lines and result.quarantined_rows / lines > config.bronze.max_quarantine_rate:
-            replace_rows_of_objects(quarantine, paths["quarantine"], pending)
+            replace_rows_of_objects(quarantine, paths["quarantine"], batch)
             raise QuarantineRateExceeded(quarantine_rate_message(
-                result, lines, config, paths["quarantine"], top_reasons(quarantine), kept))
+                result, lines, config, paths["quarantine"], top_reasons(quarantine), kept, published_before))
 
         with progress.stage("validate") as stage:
             check_table(flows, "bronze.flows")
@@ -233,9 +280,9 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
         with progress.stage("load") as stage:
             # Data first, manifest last: a crash in between leaves the objects pending, and the
             # re-run replaces their rows instead of adding them again.
-            replace_rows_of_objects(flows, paths["flows"], pending, partition_by="day")
-            replace_rows_of_objects(dns, paths["dns"], pending, partition_by="day")
-            replace_rows_of_objects(quarantine, paths["quarantine"], pending)
+            replace_rows_of_objects(flows, paths["flows"], batch, partition_by="day")
+            replace_rows_of_objects(dns, paths["dns"], batch, partition_by="day")
+            replace_rows_of_objects(quarantine, paths["quarantine"], batch)
             manifest_rows = spark.createDataFrame(
                 [{**o, "duplicate_of": duplicates.get(o["source_object"]), "ingested_at": run_time}
                  for o in objects], MANIFEST_SCHEMA)
@@ -243,7 +290,7 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
             stage.done(objects=len(objects), rows=lines)
     finally:
         union.unpersist()
-    return result
+    return objects, duplicates
 
 
 def top_reasons(quarantine: DataFrame, count: int = 3) -> list[tuple[str, int]]:
@@ -255,16 +302,20 @@ def top_reasons(quarantine: DataFrame, count: int = 3) -> list[tuple[str, int]]:
 
 
 def quarantine_rate_message(result: BronzeResult, lines: int, config: Config, quarantine_uri: str,
-                            reasons: list[tuple[str, int]], objects: list[dict], count: int = 3) -> str:
+                            reasons: list[tuple[str, int]], objects: list[dict], published_before: int = 0,
+                            count: int = 3) -> str:
     """Why a run stopped at the quarantine gate: the rate, the limit and its config key, the
-    top reasons and objects, where the rest is."""
+    top reasons and objects, where the rest is, and what earlier batches of the run published."""
     worst = sorted(objects, key=lambda o: (-o["quarantined_rows"], o["source_object"]))[:count]
     top_objects = "; ".join(f"{o['quarantined_rows']:,} in {relative_key(o['source_object'], config.raw_uri)}"
                             for o in worst if o["quarantined_rows"])
     top = "; ".join(f"{n:,} x {reason}" for reason, n in reasons)
+    earlier = (f" The run's {published_before} objects before them, in earlier batches of at most "
+               f"{config.bronze.batch_mib:g} MiB (bronze.batch_mib), passed the gate and were published."
+               if published_before else "")
     return (f"{result.quarantined_rows:,} of {lines:,} lines ({result.quarantined_rows / lines:.1%}) went to "
             f"quarantine, above the limit bronze.max_quarantine_rate = {config.bronze.max_quarantine_rate:.1%} "
-            f"(config {config.path}). Nothing was published but the quarantine rows, in {quarantine_uri}.\n"
+            f"(config {config.path}). Nothing was published but the quarantine rows, in {quarantine_uri}.{earlier}\n"
             f"Top reasons: {top}.\nTop objects: {top_objects}.\n"
             "Fix or remove those objects, or raise bronze.max_quarantine_rate if that share is expected.")
 
