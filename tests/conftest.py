@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,20 @@ def write_config(folder: Path, raw_uri: str | None = None, **extra) -> Path:
     path = folder / "flowlake.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_bound(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:port."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="session")

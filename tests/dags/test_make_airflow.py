@@ -18,25 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, free_port, port_bound, write_config
 
 pytestmark = pytest.mark.integration
 PORT = 8080
 DEMO_FIRST, DEMO_LAST = "2017-07-30", "2017-07-31"
 GOLD_ASSETS = {f"gold.{table}" for table in
                ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "overseas_presence")}
-
-
-def bound(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -87,7 +75,7 @@ def airflow_api():
 
 
 def test_make_airflow_runs_the_dags_the_gold_assets_trigger_the_reports_and_airflow_stop_leaves_nothing(tmp_path):
-    assert not bound(PORT), f"127.0.0.1:{PORT} is taken before the test started"
+    assert not port_bound(PORT), f"127.0.0.1:{PORT} is taken before the test started"
     home = tmp_path / "airflow"
     # The local S3 and SMTP servers `make airflow` starts, on ports no other test uses.
     s3_port, smtp_port = free_port(), free_port()
@@ -164,4 +152,4 @@ def test_make_airflow_runs_the_dags_the_gold_assets_trigger_the_reports_and_airf
         (ROOT / ".run" / leftover).unlink(missing_ok=True)
     assert processes_of(home, session_id) == []
     for port in (PORT, s3_port, smtp_port):
-        assert not bound(port), f"127.0.0.1:{port} still bound after make airflow-stop"
+        assert not port_bound(port), f"127.0.0.1:{port} still bound after make airflow-stop"

@@ -8,7 +8,6 @@ it. Rows from the catalog are compared with Spark reading the Delta tables direc
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -22,16 +21,10 @@ from flowlake.catalog import SPARK_BIN, jdbc_url
 from flowlake.config import load_config
 from flowlake.gold.build import GOLD_TABLES
 from flowlake.tables import table_version
-from tests.conftest import write_config
+from tests.conftest import free_port, port_bound, write_config
 
 pytestmark = pytest.mark.integration
 BEELINE_PROMPT = re.compile(r"^(\d+: jdbc:hive2://\S+> )+")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def flowlake(*args: str, timeout: float = 600) -> str:
@@ -110,11 +103,6 @@ def catalog_processes(state_dir: str) -> list[int]:
     return pids
 
 
-def port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 def test_tables_are_queried_by_name_in_spark_sql(spark, lake):
     config_path, config = lake
     schema, usage = delta_rows(spark, config, "service_usage_daily")
@@ -164,4 +152,4 @@ def test_thrift_server_serves_every_gold_table_as_spark_reads_it_and_stops_clean
     finally:
         stopped = flowlake("thrift", "stop", "--config", config_path)
     assert "stopped" in stopped
-    assert catalog_processes(state_dir) == [] and not port_open(port)
+    assert catalog_processes(state_dir) == [] and not port_bound(port)

@@ -15,7 +15,6 @@ Run alone: `FLOWLAKE_SPARK_MASTER_PORT=7177 .venv/bin/python -m pytest tests/int
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -35,7 +34,7 @@ from flowlake.gold.build import GOLD_TABLES
 from flowlake.progress import Progress
 from flowlake.session import spark_submit_args
 from flowlake.storage import s3_client
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, port_bound, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -47,11 +46,6 @@ CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "FLOWLAKE_S3_ENDPOI
 
 def cluster_ports() -> dict[str, int]:
     return {name: int(os.environ.get(name, default)) for name, default in PORTS.items()}
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @contextmanager
@@ -147,7 +141,7 @@ def test_pipeline_on_standalone_cluster_matches_local_mode(spark, s3_endpoint, t
             applications = json.load(response)["completedapps"]
         assert sorted(a["name"] for a in applications) == ["flowlake-bronze", "flowlake-gold", "flowlake-silver"]
     for port in ports.values():
-        assert not listening(port), f"port {port} still open after spark-cluster.sh stop"
+        assert not port_bound(port), f"port {port} still open after spark-cluster.sh stop"
 
     cluster_gold, local_gold = gold_rows(spark, cluster), gold_rows(spark, local)
     assert all(local_gold.values()), {name: len(rows) for name, rows in local_gold.items()}
