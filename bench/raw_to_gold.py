@@ -156,8 +156,8 @@ def ensure_dumps(workdir: Path, flows: int, days: int, keep: bool) -> dict:
 
 
 def stage_seconds(stderr: list[tuple[float, str]]) -> dict:
-    """Per-layer stage seconds (summed over bronze's batches) from '[run] <stage> done:' lines, when the first '[run]' line
-    came (JVM and session start) and when the last stage ended. Each layer but bronze starts
+    """Per-layer stage seconds (summed over bronze's batches) from '[run] <stage> done:' lines,
+    when the first '[run]' line came (JVM and session start) and when the last stage ended. Each layer but bronze starts
     with 'find changed days'."""
     stages = {layer: {} for layer in LAYERS}
     layer, silver_flows, first, last = 0, 0, None, 0.0

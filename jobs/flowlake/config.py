@@ -83,12 +83,12 @@ class BronzeSettings:
     # Raw (compressed) MiB ingested per batch, each parsed, gated and committed on its own:
     # bounds the parsed rows the driver caches (about 2.6 times the raw bytes) on a long backlog.
     batch_mib: float = 256
+    # A flow record further than this from its dump's median day has a broken clock.
+    max_days_from_dump: int = 2
 
     def __post_init__(self):
         if not isinstance(self.batch_mib, (int, float)) or self.batch_mib <= 0:
             raise TypeError(f"batch_mib {self.batch_mib!r} is not a positive number of MiB")
-    # A flow record further than this from its dump's median day has a broken clock.
-    max_days_from_dump: int = 2
 
 
 @dataclass(frozen=True)

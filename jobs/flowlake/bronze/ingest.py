@@ -6,14 +6,14 @@ Run it with `flowlake run --config C --stages bronze`, or as a Spark application
 Extract lists raw_uri and keeps the objects whose (key, size, modification time) the manifest
 has not seen, and splits them in key order into batches of at most bronze.batch_mib of raw
 bytes; each batch goes through transform, validate and load on its own, so the driver holds
-one batch's parsed rows however large the backlog. Transform reads them through Spark (file:// or s3a://) and parses each one in a
-Python worker with pyarrow (`flowlake.readers`). Validate runs the bronze.flows and bronze.dns
-suites. Load writes bronze.flows, bronze.dns and bronze.quarantine, each in one Delta commit per
-batch that replaces whatever rows those objects had (`replaceWhere source_object IN ...`), and only
-then merges the objects into the manifest. A crash anywhere re-runs to the same tables: the
-objects are still pending, and their rows are replaced, never appended twice. An object whose
-bytes equal an already ingested one (the same dump delivered under another key) is recorded
-in the manifest as a duplicate and adds no rows.
+one batch's parsed rows however large the backlog. Transform reads them through Spark
+(file:// or s3a://) and parses each one in a Python worker with pyarrow (`flowlake.readers`).
+Validate runs the bronze.flows and bronze.dns suites. Load writes bronze.flows, bronze.dns and
+bronze.quarantine, each in one Delta commit per batch that replaces whatever rows those objects
+had (`replaceWhere source_object IN ...`), and only then merges the objects into the manifest.
+A crash anywhere re-runs to the same tables: the objects are still pending, and their rows are
+replaced, never appended twice. An object whose bytes equal an already ingested one (the same
+dump delivered under another key) is recorded in the manifest as a duplicate and adds no rows.
 """
 
 from __future__ import annotations
