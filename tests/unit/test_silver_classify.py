@@ -30,11 +30,13 @@ FLOWS = [
     (7, VPS_ADDRESS, 443, TCP, None),                               # the same VPS prefix, no crypto port
     (8, NOWHERE, 18081, TCP, None),                                 # monero rpc
     (9, "198.51.100.7", 4444, TCP, "pool.supportxmr.com"),          # monero pool on a stratum port
-    (10, "198.51.100.7", 80, TCP, "pool.supportxmr.com"),           # same pool name, not a stratum port
+    (10, "198.51.100.7", 8080, TCP, "pool.supportxmr.com"),         # same pool name, neither stratum nor web port
     (11, "198.51.100.10", 443, TCP, "www.thehindu.com"),            # listed news site
     (12, "198.51.100.11", 443, TCP, "cs.iitd.ac.in"),               # education under registry suffix ac.in
     (13, "198.51.100.12", 443, TCP, "foo.gov.np"),                  # government under registry suffix gov.np
     (14, "198.51.100.13", 443, TCP, "www.delhi.gov.in"),            # listed municipal site under gov.in
+    (15, "198.51.100.8", 443, TCP, "www.supportxmr.com"),           # the pool's web site on 443
+    (16, "198.51.100.8", 80, TCP, "www.supportxmr.com"),            # the pool's web site on 80
 ]
 COUNTRIES = [("157.240.1.10", "US"), ("157.240.1.1", "US"), (VPS_ADDRESS, "DE"), ("198.51.100.10", "US"),
              ("198.51.100.11", "SG"), ("198.51.100.13", "US")]
@@ -51,7 +53,8 @@ def classify(spark, catalog, flows):
     return classified_flows(
         flows, hostname_profiles(flows, catalog.domain_rules(spark)),
         address_profiles(flows, catalog.prefix_rules(spark), countries),
-        catalog.port_rules(spark), catalog.crypto_port_rules(spark), catalog.stratum_ports())
+        catalog.port_rules(spark), catalog.crypto_port_rules(spark), catalog.stratum_ports(),
+        catalog.pool_web_ports())
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +124,17 @@ def test_pool_hostname_on_a_stratum_port_is_a_pool(classified):
     assert classified[9] == row(9, "monero", "crypto", coin="monero", role="pool")
 
 
-def test_pool_hostname_on_a_non_stratum_port_is_not_a_pool(classified):
+def test_pool_hostname_on_neither_a_stratum_nor_a_web_port_is_not_crypto(classified):
     assert classified[10] == row(10, "unclassified", "other")
+
+
+def test_pool_web_site_on_443_is_pool_web_never_pool(classified):
+    # 443 is no stratum port: browsing a pool's site there is a contact, not a stratum session.
+    assert classified[15] == row(15, "monero", "crypto", coin="monero", role="pool_web")
+
+
+def test_pool_web_site_on_80_is_pool_web(classified):
+    assert classified[16] == row(16, "monero", "crypto", coin="monero", role="pool_web")
 
 
 # --- local resources ----------------------------------------------------------------------

@@ -71,7 +71,7 @@ def enriched_flows(spark: SparkSession, named: DataFrame, config: Config, catalo
     return classified_flows(
         named, hostname_profiles(named, catalog.domain_rules(spark)),
         address_profiles(named, catalog.prefix_rules(spark), countries),
-        catalog.port_rules(spark), catalog.crypto_port_rules(spark), catalog.stratum_ports(),
+        catalog.port_rules(spark), catalog.crypto_port_rules(spark), catalog.stratum_ports(), catalog.pool_web_ports(),
     ).select(*SILVER_COLUMNS)
 
 

@@ -84,6 +84,10 @@ class Catalog:
     def stratum_ports(self) -> list[int]:
         return list(self.raw["crypto"]["stratum_ports"])
 
+    def pool_web_ports(self) -> list[int]:
+        """Ports on which a pool's hostname is its web site, not a stratum endpoint."""
+        return list(self.raw["crypto"]["pool_web_ports"])
+
 
 def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
     raw = yaml.safe_load(path.read_text())

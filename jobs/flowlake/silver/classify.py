@@ -6,8 +6,10 @@ profiles back and applies the priorities:
 
 1. service and category: domain suffix of the hostname, else the address's longest prefix,
    else the remote port and protocol, else `unclassified`/`other`;
-2. crypto: a p2p or rpc port of a coin, or a known pool of the coin reached on a stratum port,
-   gives `crypto_coin` and `crypto_role`, and then service = the coin, category = crypto;
+2. crypto: a p2p or rpc port of a coin, a known pool of the coin reached on a stratum port
+   (`pool`) or on a web port (`pool_web`: its web site, a contact at most), gives `crypto_coin`
+   and `crypto_role`, and then service = the coin, category = crypto; gold decides from these
+   per-flow facts whether a host mines;
 3. local resources: a news, government or education domain, with the country it belongs to
    (the catalog's, else the hostname's country-code TLD, else the address's geography).
 """
@@ -63,7 +65,7 @@ def address_profiles(addresses: DataFrame, prefix_rules: DataFrame, countries: D
 
 
 def classified_flows(flows: DataFrame, hostnames: DataFrame, addresses: DataFrame, port_rules: DataFrame,
-                     crypto_ports: DataFrame, stratum_ports: list[int]) -> DataFrame:
+                     crypto_ports: DataFrame, stratum_ports: list[int], pool_web_ports: list[int]) -> DataFrame:
     """Flows with service, category, crypto and local-resource columns, by the rule priorities."""
     joined = (flows.join(hostnames, "hostname", "left").join(addresses, "remote_ip", "left")
               .join(F.broadcast(port_rules), (F.col("remote_port") == F.col("port_rule_port"))
@@ -72,8 +74,9 @@ def classified_flows(flows: DataFrame, hostnames: DataFrame, addresses: DataFram
               .join(F.broadcast(crypto_ports), (F.col("remote_port") == F.col("crypto_port"))
                     & (F.col("protocol") == 6), "left"))
     pool = F.col("pool_coin").isNotNull() & F.col("remote_port").isin(*stratum_ports)
-    crypto_coin = F.when(pool, F.col("pool_coin")).otherwise(F.col("port_coin"))
-    crypto_role = F.when(pool, F.lit("pool")).otherwise(F.col("port_role"))
+    pool_web = F.col("pool_coin").isNotNull() & F.col("remote_port").isin(*pool_web_ports)
+    crypto_coin = F.when(pool | pool_web, F.col("pool_coin")).otherwise(F.col("port_coin"))
+    crypto_role = F.when(pool, F.lit("pool")).when(pool_web, F.lit("pool_web")).otherwise(F.col("port_role"))
     service = F.coalesce("domain_service", "prefix_service", "port_service", F.lit(UNCLASSIFIED))
     category = F.coalesce("domain_category", "prefix_category", "port_category", F.lit("other"))
     return joined.select(
