@@ -111,6 +111,21 @@ class GoldSettings:
     # Crypto period comparison: a host's daily volume or peer rate counts as "the same" as in
     # the previous period when within this fraction of it.
     crypto_same_tolerance: float = 0.25
+    # Mining, per day and coin (README, "Mining rule"): stratum sessions to a pool open in at
+    # least this many distinct hours of the UTC day; 18 of 24 is more than any working day and
+    # evening, and any 18 hours take in part of every 8-hour night whatever the host's timezone.
+    mining_min_pool_hours: int = 18
+    # ... or the coin's p2p port to at least this many distinct peers (a node keeps 8 outbound
+    # connections and rotates them; a wallet or a one-off contact reaches one or two).
+    mining_min_p2p_peers: int = 8
+
+    def __post_init__(self):
+        if not isinstance(self.mining_min_pool_hours, int) or not 1 <= self.mining_min_pool_hours <= 24:
+            raise TypeError(f"mining_min_pool_hours {self.mining_min_pool_hours!r} is not a whole number of hours "
+                            "from 1 to 24")
+        if not isinstance(self.mining_min_p2p_peers, int) or self.mining_min_p2p_peers < 2:
+            raise TypeError(f"mining_min_p2p_peers {self.mining_min_p2p_peers!r} is not a whole number of at least 2 "
+                            "(one peer is a contact, never mining)")
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def test_late_and_redelivered_dumps_rebuild_only_their_days_and_end_at_the_refer
                   days_rebuilt={t: sorted(map(str, d)) for t, d in rebuilt.items()},
                   seconds=round(time.monotonic() - started, 1), **figures)
     assert rebuilt["silver.flows"] == {FIRST_DAY}
-    for table in ("service_usage_daily", "country_activity_daily", "crypto_activity_daily"):
+    for table in ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "crypto_contacts_daily"):
         assert rebuilt[f"gold.{table}"] == {FIRST_DAY}, table
     # The month holding the day, and the month after, whose comparison looks back at it.
     assert rebuilt["gold.overseas_presence"] <= {date(2017, 7, 1), date(2017, 8, 1)}

@@ -4,8 +4,13 @@
 - `country_activity_daily`: per day, range and country: flows, bytes, remote addresses, hosts,
   local-resource flows and domains. A local resource counts for the country it belongs to
   (its ccTLD or the catalog's word), any other flow for the country of its remote address.
-- `crypto_activity_daily`: per day, range, internal host, coin and role: flows, bytes, distinct
-  peers and flows per hour (flows over the 24 hours of the day).
+- `crypto_activity_daily`: per day, range, internal host, coin and role of the hosts that mine
+  that coin that day (`mining_days`: long or recurring stratum sessions to a pool, or the p2p
+  port to many peers): flows, bytes, distinct peers, flows per hour (flows over the 24 hours of
+  the day) and the evidence of the rule.
+- `crypto_contacts_daily`: the same day, range, host and coin's crypto flows of every host that
+  does not meet the rule, by kind (pool, pool_web, p2p, rpc): flows, bytes, remote addresses.
+  Every crypto flow of silver is in exactly one of the two tables.
 - `overseas_presence`: per period and country, the two-pronged heuristic of the published
   analysis (see `overseas_presence` and the README), and with `presence_changes` which
   countries are new, kept or dropped since the period before.
@@ -44,12 +49,80 @@ def country_activity_daily(silver: DataFrame) -> DataFrame:
                  F.countDistinct("internal_ip").alias("hosts")))
 
 
-def crypto_activity_daily(silver: DataFrame) -> DataFrame:
-    return (silver.where("crypto_coin IS NOT NULL")
-            .groupBy("day", "range_name", "internal_ip", F.col("crypto_coin").alias("coin"), F.col("crypto_role").alias("role"))
+@dataclass(frozen=True)
+class MiningRule:
+    """When a host mines a coin on a day (config `gold.mining_*`, README "Mining rule")."""
+
+    min_pool_hours: int = 18  # distinct hours of the UTC day with a stratum session to a pool open
+    min_p2p_peers: int = 8  # distinct remote addresses on the coin's p2p port
+
+
+MINING_KEYS = ("day", "range_name", "internal_ip", "coin")
+
+
+def _hour_of_day(instant: Column) -> Column:
+    """0-23: the hour of the row's `day` an instant falls in, clamped to the day (UTC, whatever
+    the session's timezone)."""
+    seconds = F.unix_seconds(instant) - F.unix_date(F.col("day")).cast("long") * 86400
+    return F.least(F.greatest(F.floor(seconds / 3600), F.lit(0)), F.lit(23)).cast("int")
+
+
+def mining_days(silver: DataFrame, rule: MiningRule) -> DataFrame:
+    """Per day, range, host and coin that meets the mining rule: pool_hours, p2p_peers, evidence.
+
+    Only flows the monitored host started count (a peer or scanner reaching it says nothing
+    about what it runs). `pool_hours` is the distinct hours of the day in which a stratum
+    session to a pool (`role = 'pool'`, never a pool's web site) was open, from its start to
+    its end, so one session lasting hours counts each of them; `p2p_peers` is the distinct
+    remote addresses on the coin's p2p port. A host mines when pool_hours >= min_pool_hours
+    or p2p_peers >= min_p2p_peers.
+    """
+    started = silver.where("crypto_coin IS NOT NULL AND direction <> 'inbound'")
+    role = F.col("crypto_role")
+    end = F.greatest(F.col("ts"), F.coalesce(F.col("ts_end"), F.col("ts")))
+    open_hours = F.when(role == "pool", F.sequence(_hour_of_day(F.col("ts")), _hour_of_day(end)))
+    evidence = (started.groupBy("day", "range_name", "internal_ip", F.col("crypto_coin").alias("coin"))
+                .agg(F.size(F.array_distinct(F.flatten(F.collect_list(open_hours)))).alias("pool_hours"),
+                     F.countDistinct(F.when(role == "p2p", F.col("remote_ip"))).alias("p2p_peers")))
+    by_pool = F.col("pool_hours") >= rule.min_pool_hours
+    by_p2p = F.col("p2p_peers") >= rule.min_p2p_peers
+    return (evidence.where(by_pool | by_p2p)
+            .withColumn("evidence", F.concat_ws(
+                "; ",
+                F.when(by_pool, F.format_string("stratum to a pool open in %d of 24 hours", F.col("pool_hours"))),
+                F.when(by_p2p, F.format_string("p2p port to %d distinct peers", F.col("p2p_peers"))))))
+
+
+def _crypto_flows(silver: DataFrame, rule: MiningRule) -> DataFrame:
+    """Silver's crypto flows with the day's mining evidence of their host and coin (null when
+    the host does not mine that coin that day)."""
+    crypto = silver.where("crypto_coin IS NOT NULL").withColumnRenamed("crypto_coin", "coin")
+    return crypto.join(mining_days(silver, rule), list(MINING_KEYS), "left")
+
+
+def crypto_activity_daily(silver: DataFrame, rule: MiningRule) -> DataFrame:
+    """Per day, range, mining host, coin and role: flows, bytes, peers, flows per hour, evidence.
+
+    A host's row holds all its flows of the coin that day, inbound ones too, so that every
+    crypto flow is either here or in `crypto_contacts_daily`.
+    """
+    return (_crypto_flows(silver, rule).where("evidence IS NOT NULL")
+            .groupBy(*MINING_KEYS, F.col("crypto_role").alias("role"))
             .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes"),
-                 F.countDistinct("remote_ip").alias("peers"))
-            .withColumn("flows_per_hour", F.round(F.col("flows") / F.lit(24.0), 3)))
+                 F.countDistinct("remote_ip").alias("peers"), F.max("pool_hours").alias("pool_hours"),
+                 F.max("p2p_peers").alias("p2p_peers"), F.max("evidence").alias("evidence"))
+            .withColumn("flows_per_hour", F.round(F.col("flows") / F.lit(24.0), 3))
+            .select(*MINING_KEYS, "role", "flows", "bytes", "peers", "flows_per_hour", "pool_hours", "p2p_peers",
+                    "evidence"))
+
+
+def crypto_contacts_daily(silver: DataFrame, rule: MiningRule) -> DataFrame:
+    """Per day, range, host, coin and kind (pool, pool_web, p2p, rpc) of the hosts that do not
+    mine that coin that day: flows, bytes and distinct remote addresses."""
+    return (_crypto_flows(silver, rule).where("evidence IS NULL")
+            .groupBy(*MINING_KEYS, F.col("crypto_role").alias("kind"))
+            .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes"),
+                 F.countDistinct("remote_ip").alias("remote_ips")))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Gold: the four aggregate tables the reports and analysts read, refreshed per changed day.
+"""Gold: the five aggregate tables the reports and analysts read, refreshed per changed day.
 
 Run it with `flowlake run --config C --stages gold` (after silver), or as a Spark application:
 `spark-submit $(flowlake submit-args --config C) jobs/flowlake/gold/build.py --config C`.
@@ -23,8 +23,8 @@ from pyspark.sql import functions as F
 
 from flowlake.config import Config
 from flowlake.gold.aggregates import (
-    PresenceRule, country_activity_daily, crypto_activity_daily, overseas_presence, presence_changes,
-    service_usage_daily,
+    MiningRule, PresenceRule, country_activity_daily, crypto_activity_daily, crypto_contacts_daily, overseas_presence,
+    presence_changes, service_usage_daily,
 )
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
@@ -35,11 +35,7 @@ from flowlake.tables import (
     table_version,
 )
 
-DAILY_TABLES = {
-    "service_usage_daily": service_usage_daily,
-    "country_activity_daily": country_activity_daily,
-    "crypto_activity_daily": crypto_activity_daily,
-}
+DAILY_TABLES = ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "crypto_contacts_daily")
 PRESENCE_TABLE = "overseas_presence"
 GOLD_TABLES = (*DAILY_TABLES, PRESENCE_TABLE)
 
@@ -49,6 +45,14 @@ class GoldResult:
     days: int
     months: int
     rows: dict
+
+
+def daily_tables(silver: DataFrame, mining: MiningRule) -> dict[str, DataFrame]:
+    """Each of DAILY_TABLES built from the same silver days."""
+    return {"service_usage_daily": service_usage_daily(silver),
+            "country_activity_daily": country_activity_daily(silver),
+            "crypto_activity_daily": crypto_activity_daily(silver, mining),
+            "crypto_contacts_daily": crypto_contacts_daily(silver, mining)}
 
 
 def month_bounds(day: date) -> tuple[date, date]:
@@ -97,9 +101,11 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     catalog = load_catalog()
     rule = PresenceRule(min_activity_ratio=config.gold.presence_min_activity_ratio,
                         min_local_domains=config.gold.presence_min_local_domains)
+    mining = MiningRule(min_pool_hours=config.gold.mining_min_pool_hours,
+                        min_p2p_peers=config.gold.mining_min_p2p_peers)
     with progress.stage("aggregate") as stage:
         changed = silver.where(f"day IN ({day_list(days)})")
-        tables = {name: build(changed).cache() for name, build in DAILY_TABLES.items()}
+        tables = {name: df.cache() for name, df in daily_tables(changed, mining).items()}
         first_day = months[0][0] - timedelta(days=31)
         in_months = silver.where(f"day BETWEEN DATE'{first_day}' AND DATE'{months[-1][1]}'")
         tables[PRESENCE_TABLE] = presence_by_month(in_months, months, rule, catalog.global_infrastructure()).cache()
