@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
+from pyspark.sql import functions as F
 
 from flowlake.gold.build import GOLD_TABLES, run_gold
 from flowlake.progress import Progress
@@ -43,9 +44,30 @@ def test_every_planted_miner_is_found_with_its_coin_and_role_and_nothing_else(sp
              crypto.groupBy("internal_ip", "coin", "role").sum("flows").withColumnRenamed("sum(flows)", "flows").collect()}
     expected = {}
     for miner in truth["miners"]:
-        expected[(miner["internal_ip"], miner["coin"], "pool")] = miner["pool_flows"]
-        expected[(miner["internal_ip"], miner["coin"], "p2p")] = miner["flows"] - miner["pool_flows"]
+        for role, flows in (("pool", miner["pool_flows"]), ("p2p", miner["flows"] - miner["pool_flows"])):
+            if flows:
+                expected[(miner["internal_ip"], miner["coin"], role)] = flows
     assert found == expected
+    # Every day it mined, each miner is there with the evidence of how it mines.
+    days = {(r.internal_ip, r.coin): (r.days, r.evidence) for r in crypto.groupBy("internal_ip", "coin").agg(
+        F.countDistinct("day").alias("days"), F.concat_ws("|", F.collect_set("evidence")).alias("evidence")).collect()}
+    for miner in truth["miners"]:
+        found_days, evidence = days[(miner["internal_ip"], miner["coin"])]
+        assert found_days == miner["days"]
+        assert {"pool": "stratum to a pool", "p2p": "p2p port to"}[miner["method"]] in evidence
+
+
+def test_the_decoys_are_crypto_contacts_not_miners(spark, gold_lake):
+    config, truth = gold_lake
+    contacts = gold(spark, config, "crypto_contacts_daily")
+    found = {(r.internal_ip, r.coin, r.kind): r.flows for r in
+             contacts.groupBy("internal_ip", "coin", "kind").agg(F.sum("flows").alias("flows")).collect()}
+    assert found == {(c["internal_ip"], c["coin"], c["kind"]): c["flows"] for c in truth["crypto_contacts"]}
+    # Each trap is there: pool-site visitors, one-off peers, the web server on 18080.
+    assert {c["kind"] for c in truth["crypto_contacts"]} == {"pool_web", "p2p"}
+    assert {c["coin"] for c in truth["crypto_contacts"] if c["kind"] == "p2p"} == {"bitcoin", "monero"}
+    miners = {m["internal_ip"] for m in truth["miners"]}
+    assert not miners & {ip for ip, _, _ in found}
 
 
 def test_service_usage_shows_the_planted_crossover_month(spark, gold_lake):

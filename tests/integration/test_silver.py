@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import date, datetime, timezone
 
 import pytest
+from pyspark.sql import functions as F
 
 from flowlake.bronze.ingest import run_bronze
 from flowlake.config import load_config
@@ -69,19 +70,22 @@ def test_local_resources_per_country_and_kind_match_the_truth(lake):
     assert local.where("remote_country <> local_resource_country OR remote_country IS NULL").count() == 0
 
 
-def test_crypto_roles_per_miner_match_the_truth(lake):
+def test_crypto_roles_per_host_match_the_truth_of_miners_and_decoys(lake):
     _, truth, _, silver = lake
     crypto = silver.where("crypto_coin IS NOT NULL")
-    found = {}
-    for r in crypto.groupBy("internal_ip", "crypto_coin").agg(
-            {"*": "count"}).withColumnRenamed("count(1)", "flows").collect():
-        pools = crypto.where(f"internal_ip = '{r.internal_ip}' AND crypto_coin = '{r.crypto_coin}' "
-                             "AND crypto_role = 'pool'").count()
-        peers = sorted(x.remote_ip for x in crypto.where(
-            f"internal_ip = '{r.internal_ip}' AND crypto_coin = '{r.crypto_coin}' AND crypto_role = 'p2p'")
-            .select("remote_ip").distinct().collect())
-        found[(r.internal_ip, r.crypto_coin)] = (r.flows, pools, peers)
-    expected = {(m["internal_ip"], m["coin"]): (m["flows"], m["pool_flows"], m["peers"]) for m in truth["miners"]}
+    found = {(r.internal_ip, r.crypto_coin, r.crypto_role): (r.flows, sorted(r.remote_ips)) for r in
+             crypto.groupBy("internal_ip", "crypto_coin", "crypto_role")
+             .agg(F.count(F.lit(1)).alias("flows"), F.collect_set("remote_ip").alias("remote_ips")).collect()}
+    expected = {}
+    for m in truth["miners"]:
+        for role, flows, remotes in (("pool", m["pool_flows"], m["pools"]),
+                                     ("p2p", m["flows"] - m["pool_flows"], m["peers"])):
+            if flows:
+                expected[(m["internal_ip"], m["coin"], role)] = (flows, remotes)
+    # Silver tags every crypto flow, the decoys' too (a pool's web site as pool_web): gold decides.
+    for c in truth["crypto_contacts"]:
+        expected[(c["internal_ip"], c["coin"], c["kind"])] = (c["flows"], c["remote_ips"])
+    assert {kind for _, _, kind in expected} == {"pool", "p2p", "pool_web"}
     assert found == expected
     assert crypto.where("category <> 'crypto'").count() == 0
 

@@ -5,8 +5,10 @@ Run: `flowlake generate --config C --start 2017-07-01 --end 2017-12-31 --flows-p
 Each day gets an nfdump 1.7.x CSV dump (exporter-local time, Summary trailer) from the
 `flows/pyongyang/` exporter, a GoFlow2 JSON-lines dump from `flows/goflow2/` and a passive
 DNS file in COF from `dns/`, all gzip-compressed, under raw_uri (file:// or s3a://). The
-world they are drawn from (services, overseas countries, miners) is `world.yaml` beside this
-file; who talks to what changes across the window as DOMAIN.md describes. The ground truth,
+world they are drawn from (services, overseas countries, miners, crypto decoys) is `world.yaml`
+beside this file; who talks to what changes across the window as DOMAIN.md describes. Miners
+behave like miners (stratum sessions day and night, a node's many peers); decoys touch crypto
+without mining (a pool's web site, one peer, a web server on a p2p port). The ground truth,
 computed from the generated records themselves, goes to `<raw_uri>/../ground_truth/`.
 Days are generated in parallel worker processes, all columns at once with numpy and pyarrow.
 """
@@ -48,6 +50,9 @@ IPS_PER_PREFIX = 6
 # Busy 09:00-21:00 local on weekdays (DOMAIN.md); weekends carry 60% of a weekday's flows.
 HOUR_WEIGHTS = np.array([1, 1, 1, 1, 1, 1, 2, 3, 5, 9, 10, 10, 10, 10, 10, 10, 10, 10, 9, 9, 8, 6, 3, 2], float)
 WEEKEND_SHARE = 0.6
+DAY_MS = 86_400_000
+MINER_PEERS = 40  # addresses a mining node draws its peers from
+SESSION_MS = (3_600_000, 4 * 3_600_000)  # a stratum session lasts one to four hours, then reconnects
 
 
 @dataclass(frozen=True)
@@ -113,18 +118,25 @@ def internal_hosts(config: Config) -> list[tuple[str, str]]:
 
 
 def miners(config: Config) -> list[dict]:
-    """The planted miners: the last hosts of the first range; Monero starts two thirds in."""
+    """The planted miners, the last two hosts: Bitcoin's runs a node that mines on its own (p2p
+    to many peers) all along; Monero's mines with a pool (`method`) and starts two thirds in."""
     hosts = internal_hosts(config)
     plans = []
-    for offset, coin, start_at in ((1, "bitcoin", 0.0), (2, "monero", 2 / 3)):
+    for offset, coin, start_at, method in ((1, "bitcoin", 0.0, "p2p"), (2, "monero", 2 / 3, "pool")):
         range_name, ip = hosts[-offset] if len(hosts) >= offset else hosts[0]
         spec = WORLD["crypto"][coin]
         plans.append({"range_name": range_name, "internal_ip": ip, "coin": coin, "starts_at": start_at,
-                      "peers": list(_ips(spec["peer_prefixes"], 12, f"{coin}-peer")),
+                      "method": method, "peers": list(_ips(spec["peer_prefixes"], MINER_PEERS, f"{coin}-peer")),
                       "pools": list(_ips(spec["pool_prefixes"], 2, f"{coin}-pool")),
-                      "pool_domains": spec["pool_domains"], "p2p_port": spec["p2p_port"],
+                      "pool_domain": spec["pool_domains"][0], "p2p_port": spec["p2p_port"],
                       "pool_port": spec["pool_port"]})
     return plans
+
+
+def pool_web_sites() -> list[tuple[str, str, str]]:
+    """(coin, pool domain, its web site's address): www.<domain>, apart from the stratum hosts."""
+    return [(coin, domain, _ips(spec["pool_prefixes"], 1, f"www.{domain}")[0])
+            for coin, spec in WORLD["crypto"].items() for domain in spec["pool_domains"]]
 
 
 def shifted_weight(d: Destination, progress: float) -> float:
@@ -135,34 +147,133 @@ def shifted_weight(d: Destination, progress: float) -> float:
     return d.weight
 
 
+def _human_times(rng, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start (ms into the UTC day) and duration (ms) of k flows people start: busy hours, short flows."""
+    hour = rng.choice(24, size=k, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
+    start_ms = (hour * 3600 + rng.integers(0, 3600, size=k)) * 1000 + rng.integers(0, 1000, size=k)
+    return start_ms, rng.integers(10, 120_000, size=k)
+
+
+def _records(rng, times: tuple[np.ndarray, np.ndarray], *, src_ip, range_name, dst_ip, dst_port, kind, name,
+             category, detail="", domain="", protocol=6) -> dict:
+    """A block of records, one per start time; a scalar column is the same for every record."""
+    start_ms, duration_ms = times
+    k = len(start_ms)
+
+    def column(value):
+        return value if isinstance(value, np.ndarray) else np.full(k, value, dtype=object if isinstance(value, str) else None)
+
+    return {"src_ip": column(src_ip), "range_name": column(range_name), "dst_ip": column(dst_ip),
+            "src_port": rng.integers(32768, 61000, size=k), "dst_port": column(dst_port),
+            "protocol": column(protocol), "kind": column(kind), "name": column(name), "category": column(category),
+            "detail": column(detail), "domain": column(domain), "start_ms": np.asarray(start_ms, dtype=np.int64),
+            "duration_ms": np.asarray(duration_ms, dtype=np.int64)}
+
+
 def _scanner_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
     """Inbound probes: outside scanners to internal hosts' remote-access ports."""
     k = int(n * SCANNER_SHARE)
     scanners = np.array(_ips([SCANNER_PREFIX], 16, "scanner"), dtype=object)
     host_index = rng.integers(0, len(hosts), size=k)
-    return {
-        "src_ip": scanners[rng.integers(0, len(scanners), size=k)],
-        "range_name": np.array([h[0] for h in hosts], dtype=object)[host_index],
-        "dst_ip": np.array([h[1] for h in hosts], dtype=object)[host_index],
-        "src_port": rng.integers(32768, 61000, size=k), "dst_port": SCANNED_PORTS[rng.integers(0, 4, size=k)],
-        "protocol": np.full(k, 6), "kind": np.full(k, "scanner", dtype=object),
-        "name": np.full(k, "scanner", dtype=object), "category": np.full(k, "other", dtype=object),
-        "detail": np.full(k, "", dtype=object), "domain": np.full(k, "", dtype=object),
-    }
+    return _records(rng, _human_times(rng, k), src_ip=scanners[rng.integers(0, len(scanners), size=k)],
+                    range_name=np.array([h[0] for h in hosts], dtype=object)[host_index],
+                    dst_ip=np.array([h[1] for h in hosts], dtype=object)[host_index],
+                    dst_port=SCANNED_PORTS[rng.integers(0, 4, size=k)], kind="scanner", name="scanner",
+                    category="other")
 
 
 def _transit_records(rng, ip_table, n: int) -> dict:
     """Records between two outside addresses (an exporter sees more than the monitored ranges)."""
     k = int(n * TRANSIT_SHARE)
     sources = np.array(_ips([TRANSIT_PREFIX], 16, "transit"), dtype=object)
-    return {
-        "src_ip": sources[rng.integers(0, len(sources), size=k)], "range_name": np.full(k, "", dtype=object),
-        "dst_ip": ip_table.ravel()[rng.integers(0, ip_table.size, size=k)],
-        "src_port": rng.integers(32768, 61000, size=k), "dst_port": np.full(k, 443),
-        "protocol": np.full(k, 6), "kind": np.full(k, "transit", dtype=object),
-        "name": np.full(k, "transit", dtype=object), "category": np.full(k, "other", dtype=object),
-        "detail": np.full(k, "", dtype=object), "domain": np.full(k, "", dtype=object),
-    }
+    return _records(rng, _human_times(rng, k), src_ip=sources[rng.integers(0, len(sources), size=k)], range_name="",
+                    dst_ip=ip_table.ravel()[rng.integers(0, ip_table.size, size=k)], dst_port=443, kind="transit",
+                    name="transit", category="other")
+
+
+def _pool_miner_records(rng, plan: dict) -> dict:
+    """A miner on a pool: stratum sessions of one to four hours back to back through the day
+    and the night, each to one of its pools, a reconnect of up to five minutes between them."""
+    starts, ends = [], []
+    start = int(rng.integers(0, 300_000))
+    while start < DAY_MS:
+        end = min(start + int(rng.integers(*SESSION_MS)), DAY_MS - 1)
+        starts.append(start)
+        ends.append(end)
+        start = end + int(rng.integers(1_000, 300_000))
+    pools = np.array(plan["pools"], dtype=object)[rng.integers(0, len(plan["pools"]), size=len(starts))]
+    return _records(rng, (np.array(starts), np.array(ends) - np.array(starts)), src_ip=plan["internal_ip"],
+                    range_name=plan["range_name"], dst_ip=pools, dst_port=plan["pool_port"], kind="crypto",
+                    name=plan["coin"], category="crypto", detail="pool", domain=plan["pool_domain"])
+
+
+def _p2p_miner_records(rng, plan: dict) -> dict:
+    """A miner running the coin's node: 10 to 16 distinct peers a day (a node keeps 8 or more
+    connections and rotates them), each reached one to six times at any hour."""
+    chosen = rng.choice(len(plan["peers"]), size=int(rng.integers(10, 17)), replace=False)
+    peers = np.repeat(np.array(plan["peers"], dtype=object)[chosen], rng.integers(1, 7, size=len(chosen)))
+    k = len(peers)
+    times = (rng.integers(0, DAY_MS - 3_600_000, size=k), rng.integers(60_000, 3_600_000, size=k))
+    return _records(rng, times, src_ip=plan["internal_ip"], range_name=plan["range_name"], dst_ip=peers,
+                    dst_port=plan["p2p_port"], kind="crypto", name=plan["coin"], category="crypto", detail="p2p")
+
+
+def _ordinary_hosts(rng, hosts: list[tuple[str, str]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(range names, addresses) of k hosts drawn from those that never mine (all but the last two)."""
+    index = rng.integers(0, len(hosts) - 2, size=k)
+    return (np.array([h[0] for h in hosts], dtype=object)[index], np.array([h[1] for h in hosts], dtype=object)[index])
+
+
+def _pool_site_decoy_records(rng, hosts: list[tuple[str, str]]) -> dict:
+    """Decoy: one to three people a day browse a pool's web site (www.<pool domain> on 443) for
+    two to five short flows within ten minutes. 443 is no stratum port: a contact, not mining."""
+    sites = pool_web_sites()
+    visitors = int(rng.integers(1, 4))
+    flows = rng.integers(2, 6, size=visitors)
+    site = np.repeat(rng.integers(0, len(sites), size=visitors), flows)
+    range_name, ip = (np.repeat(column, flows) for column in _ordinary_hosts(rng, hosts, visitors))
+    visit_start, _ = _human_times(rng, visitors)
+    start_ms = np.repeat(visit_start, flows) + rng.integers(0, 600_000, size=len(site))
+    return _records(rng, (np.minimum(start_ms, DAY_MS - 1), rng.integers(5_000, 180_000, size=len(site))),
+                    src_ip=ip, range_name=range_name,
+                    dst_ip=np.array([sites[i][2] for i in site], dtype=object), dst_port=443, kind="crypto",
+                    name=np.array([sites[i][0] for i in site], dtype=object), category="crypto",
+                    detail="pool_web", domain=np.array([sites[i][1] for i in site], dtype=object))
+
+
+def _one_off_peer_decoy_records(rng, hosts: list[tuple[str, str]]) -> dict:
+    """Decoy: on about half the days one host makes one or two flows to a single peer on the
+    coin's p2p port (a wallet's check, a misdirected connection): one peer is no node."""
+    spec = WORLD["decoys"]["one_off_peer"]
+    coin = WORLD["crypto"][spec["coin"]]
+    k = int(rng.integers(1, 3)) if rng.random() < 0.5 else 0
+    range_name, ip = _ordinary_hosts(rng, hosts, 1)
+    peer = _ips(coin["peer_prefixes"], spec["addresses"], "one-off-peer")[int(rng.integers(0, spec["addresses"]))]
+    return _records(rng, _human_times(rng, k), src_ip=ip[0], range_name=range_name[0], dst_ip=peer,
+                    dst_port=coin["p2p_port"], kind="crypto", name=spec["coin"], category="crypto", detail="p2p")
+
+
+def _dev_server_decoy_records(rng, hosts: list[tuple[str, str]]) -> dict:
+    """Decoy: a developer's host (the first host) uses a web server that listens on Monero's p2p
+    port, five to thirty flows a day, all to that one remote address: one address is no node."""
+    spec = WORLD["decoys"]["dev_server"]
+    range_name, ip = hosts[0]
+    k = int(rng.integers(5, 31))
+    return _records(rng, _human_times(rng, k), src_ip=ip, range_name=range_name,
+                    dst_ip=_ips([spec["prefix"]], 1, "dev-server")[0], dst_port=WORLD["crypto"][spec["coin"]]["p2p_port"],
+                    kind="crypto", name=spec["coin"], category="crypto", detail="p2p")
+
+
+def crypto_facts(block: dict) -> list[dict]:
+    """Per internal host, coin and role (`kind`) of a block of crypto records: flows and the
+    sorted remote addresses, as drawn."""
+    facts: dict = {}
+    for ip, coin, kind, remote in zip(block["src_ip"], block["name"], block["detail"], block["dst_ip"]):
+        fact = facts.setdefault((ip, coin, kind), {"internal_ip": ip, "coin": coin, "kind": kind, "flows": 0,
+                                                   "remote_ips": set()})
+        fact["flows"] += 1
+        fact["remote_ips"].add(remote)
+    return [{**f, "remote_ips": sorted(f["remote_ips"])} for f in facts.values()]
 
 
 @dataclass(frozen=True)
@@ -173,7 +284,7 @@ class DayPlan:
     seed: int
 
 
-def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict]]:
+def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], list[dict]]:
     """One day's flow records (UTC), with what each one is, for the ground truth."""
     rng = np.random.default_rng(plan.seed)
     destinations = world_destinations()
@@ -185,57 +296,40 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict]]:
     # Each destination's addresses, cycled to a fixed width so one fancy index picks them all.
     ip_table = np.array([[d.ips[j % len(d.ips)] for j in range(IPS_PER_PREFIX)] for d in destinations], dtype=object)
     dst_ip = ip_table[choice, rng.integers(0, IPS_PER_PREFIX, size=n)]
-    host_index = rng.integers(0, len(hosts) - 2, size=n)  # the last two hosts are the miners
-    columns = {
-        "src_ip": np.array([h[1] for h in hosts], dtype=object)[host_index],
-        "range_name": np.array([h[0] for h in hosts], dtype=object)[host_index],
-        "dst_ip": dst_ip,
-        "src_port": rng.integers(32768, 61000, size=n),
-        "dst_port": np.array([d.port for d in destinations])[choice],
-        "protocol": np.array([d.protocol for d in destinations])[choice],
-        "kind": np.array([d.kind for d in destinations], dtype=object)[choice],
-        "name": np.array([d.name for d in destinations], dtype=object)[choice],
-        "category": np.array([d.category for d in destinations], dtype=object)[choice],
-        "detail": np.array([d.detail for d in destinations], dtype=object)[choice],
-        "domain": np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice],
-    }
-    extras = [_scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n)]
-    columns = {key: np.concatenate([columns[key]] + [extra[key] for extra in extras]) for key in columns}
+    range_name, src_ip = _ordinary_hosts(rng, hosts, n)
+    blocks = [_records(rng, _human_times(rng, n), src_ip=src_ip, range_name=range_name, dst_ip=dst_ip,
+                       dst_port=np.array([d.port for d in destinations])[choice],
+                       protocol=np.array([d.protocol for d in destinations])[choice],
+                       kind=np.array([d.kind for d in destinations], dtype=object)[choice],
+                       name=np.array([d.name for d in destinations], dtype=object)[choice],
+                       category=np.array([d.category for d in destinations], dtype=object)[choice],
+                       detail=np.array([d.detail for d in destinations], dtype=object)[choice],
+                       domain=np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice]),
+              _scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n)]
     mining = []
     for plan_m in miners(config):
         if plan.progress < plan_m["starts_at"]:
             continue
-        k = max(24, n // 200)
-        to_pool = rng.random(k) < 0.3
-        peer = np.array(plan_m["peers"], dtype=object)[rng.integers(0, len(plan_m["peers"]), size=k)]
-        pool = np.array(plan_m["pools"], dtype=object)[rng.integers(0, len(plan_m["pools"]), size=k)]
-        extra = {
-            "src_ip": np.full(k, plan_m["internal_ip"], dtype=object),
-            "range_name": np.full(k, plan_m["range_name"], dtype=object),
-            "dst_ip": np.where(to_pool, pool, peer),
-            "src_port": rng.integers(32768, 61000, size=k),
-            "dst_port": np.where(to_pool, plan_m["pool_port"], plan_m["p2p_port"]),
-            "protocol": np.full(k, 6),
-            "kind": np.full(k, "crypto", dtype=object),
-            "name": np.full(k, plan_m["coin"], dtype=object),
-            "category": np.full(k, "crypto", dtype=object),
-            "detail": np.where(to_pool, "pool", "p2p").astype(object),
-            "domain": np.where(to_pool, plan_m["pool_domains"][0], "").astype(object),
-        }
-        columns = {key: np.concatenate([columns[key], extra[key]]) for key in columns}
-        mining.append({"internal_ip": plan_m["internal_ip"], "coin": plan_m["coin"], "flows": int(k),
-                       "pool_flows": int(to_pool.sum()), "peers": sorted(set(peer[~to_pool].tolist()))})
-    total = len(columns["src_ip"])
-    hour = rng.choice(24, size=total, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
-    start_ms = (hour * 3600 + rng.integers(0, 3600, size=total)) * 1000 + rng.integers(0, 1000, size=total)
+        block = (_pool_miner_records if plan_m["method"] == "pool" else _p2p_miner_records)(rng, plan_m)
+        blocks.append(block)
+        roles = {f["kind"]: f for f in crypto_facts(block)}
+        mining.append({"internal_ip": plan_m["internal_ip"], "coin": plan_m["coin"], "method": plan_m["method"],
+                       "flows": len(block["src_ip"]), "pool_flows": roles.get("pool", {}).get("flows", 0),
+                       "pools": roles.get("pool", {}).get("remote_ips", []),
+                       "peers": roles.get("p2p", {}).get("remote_ips", [])})
+    decoys = [decoy(rng, hosts) for decoy in (_pool_site_decoy_records, _one_off_peer_decoy_records,
+                                              _dev_server_decoy_records)]
+    contacts = [fact for block in decoys for fact in crypto_facts(block)]
+    columns = {key: np.concatenate([block[key] for block in blocks + decoys]) for key in blocks[0]}
+    start_ms, duration_ms = columns.pop("start_ms"), columns.pop("duration_ms")
     day_start = datetime.combine(plan.day, time(), tzinfo=timezone.utc)
     ts = np.datetime64(day_start.replace(tzinfo=None), "ms") + start_ms.astype("timedelta64[ms]")
-    duration_ms = rng.integers(10, 120_000, size=total)
+    total = len(columns["src_ip"])
     is_bulk = np.isin(columns["category"], ["streaming", "gaming"])
     size = rng.lognormal(mean=np.where(is_bulk, 12.0, 9.0), sigma=1.0).astype(np.int64) + 60
     columns.update(ts=ts, ts_end=ts + duration_ms.astype("timedelta64[ms]"), bytes=size,
                    packets=size // 900 + 1)
-    return pa.table(columns), mining
+    return pa.table(columns), mining, contacts
 
 
 def _local_time_text(ts: pa.Array, zone: str, day: date) -> pa.Array:
@@ -295,7 +389,7 @@ def pdns_cof(records: pa.Table, day: date) -> bytes:
 
 def _write_day(args) -> dict:
     plan, config = args
-    records, mining = _day_records(plan, config)
+    records, mining, contacts = _day_records(plan, config)
     goflow = np.random.default_rng(plan.seed + 1).random(records.num_rows) < GOFLOW2_SHARE
     replies = np.random.default_rng(plan.seed + 2).random(records.num_rows) < REPLY_SHARE
     nfdump_part = records.filter(pa.array(~goflow))
@@ -321,7 +415,8 @@ def _write_day(args) -> dict:
     return {"day": stamp, "flows": records.num_rows - transit, "records": nfdump_records.num_rows + int(goflow.sum()),
             "replies": reversed_part.num_rows - transit_replies, "unmonitored": transit + transit_replies,
             "nfdump_records": nfdump_records.num_rows,
-            "goflow2_records": int(goflow.sum()), "groups": truth.to_pylist(), "mining": mining}
+            "goflow2_records": int(goflow.sum()), "groups": truth.to_pylist(), "mining": mining,
+            "contacts": contacts}
 
 
 def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
@@ -345,16 +440,25 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
             if cats.get("chinese_services", {}).get("bytes", 0) > cats.get("western_social", {}).get("bytes", 0):
                 crossover[range_name] = month
                 break
-    miners_truth = {}
+    miners_truth, contacts_truth = {}, {}
     for d in days:
         for m in d["mining"]:
             entry = miners_truth.setdefault((m["internal_ip"], m["coin"]),
-                                            {"internal_ip": m["internal_ip"], "coin": m["coin"], "first_day": d["day"],
-                                             "flows": 0, "pool_flows": 0, "peers": set()})
+                                            {"internal_ip": m["internal_ip"], "coin": m["coin"], "method": m["method"],
+                                             "first_day": d["day"], "days": 0, "flows": 0, "pool_flows": 0,
+                                             "pools": set(), "peers": set()})
+            entry["days"] += 1
             entry["flows"] += m["flows"]
             entry["pool_flows"] += m["pool_flows"]
+            entry["pools"].update(m["pools"])
             entry["peers"].update(m["peers"])
             entry["last_day"] = d["day"]
+        for c in d["contacts"]:
+            entry = contacts_truth.setdefault((c["internal_ip"], c["coin"], c["kind"]),
+                                              {"internal_ip": c["internal_ip"], "coin": c["coin"], "kind": c["kind"],
+                                               "flows": 0, "remote_ips": set()})
+            entry["flows"] += c["flows"]
+            entry["remote_ips"].update(c["remote_ips"])
     return {
         "seed": seed, "start": days[0]["day"], "end": days[-1]["day"],
         "flows": sum(d["flows"] for d in days), "records": sum(d["records"] for d in days),
@@ -367,7 +471,9 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "monthly_by_range_and_category": monthly,
         "crossover_month": crossover,
         "overseas_countries": {c: v for c, v in sorted(countries.items())},
-        "miners": [{**m, "peers": sorted(m["peers"])} for m in miners_truth.values()],
+        "miners": [{**m, "pools": sorted(m["pools"]), "peers": sorted(m["peers"])} for m in miners_truth.values()],
+        # Hosts whose flows touch crypto without mining (the decoys), per host, coin and kind.
+        "crypto_contacts": [{**c, "remote_ips": sorted(c["remote_ips"])} for c in contacts_truth.values()],
     }
 
 
