@@ -115,6 +115,15 @@ def test_crypto_report_compares_each_miner_with_the_month_before_in_gold_numbers
         {(ip, coin): n for (ip, coin, month), n in flows.items() if month == "2017-10"}
     html = published(config, "crypto", "report.html").decode()
     assert all(escape(line) in html for line in results["crypto"]["report"].headlines)
+    # The decoys are listed apart, as contacts, and no headline speaks of them.
+    october = gold(spark, config, "crypto_contacts_daily").where("day BETWEEN DATE'2017-10-01' AND DATE'2017-10-31'")
+    contacts = csv(config, "crypto", "contacts.csv")
+    assert dict(zip(zip(contacts["internal_ip"], contacts["coin"], contacts["kind"]), contacts["flows"])) == \
+        {(r.internal_ip, r.coin, r.kind): r.flows for r in october.groupBy("internal_ip", "coin", "kind")
+         .agg(F.sum("flows").alias("flows")).collect()}
+    assert len(contacts) and "Contacts, not mining" in html
+    miners = {m["internal_ip"] for m in gold_lake[1]["miners"]}
+    assert {line.split(" ")[0] for line in results["crypto"]["report"].headlines} <= miners
 
 
 def test_every_report_is_self_contained_with_its_charts_inline_and_provenance(reports):

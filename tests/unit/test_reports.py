@@ -10,7 +10,7 @@ import pytest
 
 from flowlake.config import ReportSettings, recipient_allowed
 from flowlake.progress import Progress
-from flowlake.reports.crypto import host_activity
+from flowlake.reports.crypto import contact_activity, host_activity
 from flowlake.reports.deliver import DeliveryFailed, send_with_retries
 from flowlake.reports.document import Report, Section, render_html, report_files
 from flowlake.reports.job import ReportRefused, check_shares
@@ -123,6 +123,22 @@ def test_crypto_host_activity_is_per_host_and_coin_over_the_current_period():
         "range_name": "kp", "internal_ip": "175.45.178.20", "coin": "bitcoin", "flows": 120, "bytes": 12000,
         "pool_flows": 10, "active_days": 2, "first_seen": date(2018, 1, 2), "last_seen": date(2018, 1, 3),
         "peers_per_day": 2.0, "flows_per_hour": 1.0}]
+
+
+def test_crypto_contacts_are_per_host_coin_and_kind_over_the_current_period():
+    contacts = pd.DataFrame([
+        (date(2018, 1, 2), "kp", "175.45.178.30", "monero", "pool_web", 3, 300, 1),
+        (date(2018, 1, 4), "kp", "175.45.178.30", "monero", "pool_web", 2, 200, 2),
+        (date(2018, 1, 4), "kp", "175.45.178.30", "monero", "p2p", 9, 900, 1),
+        (date(2017, 12, 30), "kp", "175.45.178.30", "monero", "p2p", 50, 5000, 1)],
+        columns=["day", "range_name", "internal_ip", "coin", "kind", "flows", "bytes", "remote_ips"])
+    window = ReportWindow("crypto", date(2018, 1, 1), date(2018, 1, 5), date(2017, 12, 1), date(2017, 12, 31))
+    common = {"range_name": "kp", "internal_ip": "175.45.178.30", "coin": "monero"}
+    assert contact_activity(contacts, window).to_dict("records") == [
+        {**common, "kind": "p2p", "flows": 9, "bytes": 900, "active_days": 1, "most_remote_ips_in_a_day": 1,
+         "first_seen": date(2018, 1, 4), "last_seen": date(2018, 1, 4)},
+        {**common, "kind": "pool_web", "flows": 5, "bytes": 500, "active_days": 2, "most_remote_ips_in_a_day": 2,
+         "first_seen": date(2018, 1, 2), "last_seen": date(2018, 1, 4)}]
 
 
 def test_html_escapes_data_and_keeps_every_table_whole_in_its_csv():

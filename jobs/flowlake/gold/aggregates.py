@@ -1,4 +1,4 @@
-"""Gold aggregates: pure functions from silver rows to the four gold tables.
+"""Gold aggregates: pure functions from silver rows to the five gold tables.
 
 - `service_usage_daily`: per day, range, service and category: flows, bytes, packets, hosts.
 - `country_activity_daily`: per day, range and country: flows, bytes, remote addresses, hosts,

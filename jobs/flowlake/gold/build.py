@@ -47,6 +47,10 @@ class GoldResult:
     rows: dict
 
 
+def mining_rule(config: Config) -> MiningRule:
+    return MiningRule(min_pool_hours=config.gold.mining_min_pool_hours, min_p2p_peers=config.gold.mining_min_p2p_peers)
+
+
 def daily_tables(silver: DataFrame, mining: MiningRule) -> dict[str, DataFrame]:
     """Each of DAILY_TABLES built from the same silver days."""
     return {"service_usage_daily": service_usage_daily(silver),
@@ -101,8 +105,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     catalog = load_catalog()
     rule = PresenceRule(min_activity_ratio=config.gold.presence_min_activity_ratio,
                         min_local_domains=config.gold.presence_min_local_domains)
-    mining = MiningRule(min_pool_hours=config.gold.mining_min_pool_hours,
-                        min_p2p_peers=config.gold.mining_min_p2p_peers)
+    mining = mining_rule(config)
     with progress.stage("aggregate") as stage:
         changed = silver.where(f"day IN ({day_list(days)})")
         tables = {name: df.cache() for name, df in daily_tables(changed, mining).items()}

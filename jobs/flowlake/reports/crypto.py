@@ -1,14 +1,18 @@
 """The crypto-mining report: which hosts mined which coin, how much, with whom, and whether it
-changed since a previous period.
+changed since a previous period; apart from them, the hosts whose crypto flows are contacts,
+not mining.
 
-Reads gold.crypto_activity_daily over the month of --as-of and the comparison month; the
+Reads gold.crypto_activity_daily (the hosts meeting the mining rule) over the month of --as-of
+and the comparison month, and gold.crypto_contacts_daily over the month of --as-of; the
 comparison itself is `flowlake.gold.aggregates.crypto_period_comparison`, computed in Spark.
+Headlines speak of miners only.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from flowlake.gold.aggregates import MiningRule
 from flowlake.reports import charts
 from flowlake.reports.document import Report, Section
 from flowlake.reports.windows import ReportWindow
@@ -25,6 +29,16 @@ def host_activity(daily: pd.DataFrame, window: ReportWindow) -> pd.DataFrame:
     table["peers_per_day"] = (table["peer_days"] / days).round(3)
     table["flows_per_hour"] = (table["flows"] / (24.0 * days)).round(3)
     return table.drop(columns="peer_days").sort_values(["range_name", "coin", "internal_ip"]).reset_index(drop=True)
+
+
+def contact_activity(contacts: pd.DataFrame, window: ReportWindow) -> pd.DataFrame:
+    """Per range, host, coin and kind over the current period: flows, bytes, days seen, the most
+    remote addresses in one day, first and last seen."""
+    current = contacts[(contacts["day"] >= window.start) & (contacts["day"] <= window.end)]
+    table = current.groupby(["range_name", "internal_ip", "coin", "kind"], as_index=False).agg(
+        flows=("flows", "sum"), bytes=("bytes", "sum"), active_days=("day", "nunique"),
+        most_remote_ips_in_a_day=("remote_ips", "max"), first_seen=("day", "min"), last_seen=("day", "max"))
+    return table.sort_values(["range_name", "coin", "internal_ip", "kind"]).reset_index(drop=True)
 
 
 def _change_phrase(verdict: str | None, previous: float, current: float, unit: str) -> str:
@@ -45,21 +59,29 @@ def comparison_headlines(comparison: pd.DataFrame, window: ReportWindow) -> list
     return lines or ["No crypto-mining activity in either period."]
 
 
-def build_crypto_report(window: ReportWindow, daily: pd.DataFrame, comparison: pd.DataFrame,
-                        tolerance: float, provenance: dict[str, str]) -> Report:
+def build_crypto_report(window: ReportWindow, daily: pd.DataFrame, comparison: pd.DataFrame, contacts: pd.DataFrame,
+                        tolerance: float, rule: MiningRule, provenance: dict[str, str]) -> Report:
     activity = host_activity(daily, window)
     timeline = daily.assign(series=daily["internal_ip"] + " " + daily["coin"]) \
         .groupby(["day", "series"])["bytes"].sum().unstack(fill_value=0).sort_index()
     sections = [
         Section("hosts", f"Mining hosts, {window.start} to {window.end}",
-                ["Peers per day is the mean of each day's distinct peers; pool flows are contacts with mining "
-                 "pools (pool domains or stratum ports)."], None, activity),
+                [f"A host mines a coin on a day when its stratum sessions to a known pool (a pool's hostname on a "
+                 f"stratum port, never 443) were open in at least {rule.min_pool_hours} hours of the day, or when "
+                 f"it reached at least {rule.min_p2p_peers} distinct peers on the coin's p2p port; only flows the "
+                 "host started count. Peers per day is the mean of each day's distinct peers; pool flows are its "
+                 "stratum flows."], None, activity),
         Section("comparison", f"Compared with {window.previous_start:%B %Y}",
                 [f"Volume and peer rate count as the same within {tolerance:.0%} of the previous period's daily mean."],
                 None, comparison.sort_values(["coin", "internal_ip"]).reset_index(drop=True)),
         Section("timeline", "Daily bytes per host and coin", [],
                 charts.lines(timeline, "Daily bytes per host and coin", "bytes") if len(timeline) else None,
                 timeline.rename_axis(columns=None).reset_index()),
+        Section("contacts", f"Contacts, not mining, {window.start} to {window.end}",
+                ["Hosts whose crypto flows did not meet the mining rule on a day, by kind: visits to a pool's web "
+                 "site (pool_web), stratum that neither lasted nor recurred (pool), the p2p port to too few "
+                 "addresses (p2p: one-off peers, a web server that happens to listen on the port), wallet RPC "
+                 "(rpc). None of them is counted as mining above."], None, contact_activity(contacts, window)),
     ]
     return Report("crypto", "Crypto-mining activity", window, comparison_headlines(comparison, window), sections,
                   provenance)

@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 from flowlake.config import Config, load_config
 from flowlake.errors import PipelineStopped
 from flowlake.gold.aggregates import crypto_period_comparison
+from flowlake.gold.build import mining_rule
 from flowlake.progress import Progress
 from flowlake.reports.crypto import build_crypto_report
 from flowlake.reports.deliver import deliver
@@ -36,7 +37,7 @@ from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, tab
 
 TABLES = {"trend": (("gold", "service_usage_daily"), ("silver", "flows")),
           "overseas": (("gold", "overseas_presence"),),
-          "crypto": (("gold", "crypto_activity_daily"),)}
+          "crypto": (("gold", "crypto_activity_daily"), ("gold", "crypto_contacts_daily"))}
 
 
 class ReportRefused(PipelineStopped):
@@ -92,8 +93,9 @@ def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_
     comparison = crypto_period_comparison(daily, (window.start, window.end),
                                           (window.previous_start, window.previous_end),
                                           config.gold.crypto_same_tolerance)
-    return build_crypto_report(window, both.toPandas(), comparison.toPandas(), config.gold.crypto_same_tolerance,
-                               provenance)
+    contacts = in_window(pseudonymised(frames["crypto_contacts_daily"], "internal_ip", key), window.start, window.end)
+    return build_crypto_report(window, both.toPandas(), comparison.toPandas(), contacts.toPandas(),
+                               config.gold.crypto_same_tolerance, mining_rule(config), provenance)
 
 
 def refuse_empty(rows, window: ReportWindow, table: str) -> None:
