@@ -324,7 +324,6 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], l
     start_ms, duration_ms = columns.pop("start_ms"), columns.pop("duration_ms")
     day_start = datetime.combine(plan.day, time(), tzinfo=timezone.utc)
     ts = np.datetime64(day_start.replace(tzinfo=None), "ms") + start_ms.astype("timedelta64[ms]")
-    total = len(columns["src_ip"])
     is_bulk = np.isin(columns["category"], ["streaming", "gaming"])
     size = rng.lognormal(mean=np.where(is_bulk, 12.0, 9.0), sigma=1.0).astype(np.int64) + 60
     columns.update(ts=ts, ts_end=ts + duration_ms.astype("timedelta64[ms]"), bytes=size,
