@@ -28,7 +28,7 @@ FIRST, LAST = date(2017, 7, 29), date(2017, 7, 31)  # Saturday to Monday: a week
 ANALYST = "analysts@flowlake.test"
 TABLES = [("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),
           ("silver", "flows"), ("gold", "service_usage_daily"), ("gold", "country_activity_daily"),
-          ("gold", "crypto_activity_daily"), ("gold", "overseas_presence")]
+          ("gold", "crypto_activity_daily"), ("gold", "served_daily"), ("gold", "overseas_presence")]
 
 
 def utc(day: date) -> datetime:
@@ -103,7 +103,8 @@ def test_ingest_publishes_the_gold_assets_with_the_days_it_covered(ingested):
         events = session.query(AssetEvent).filter(AssetEvent.source_run_id == run.run_id).all()
         published = {(event.asset.name, event.extra["first_day"], event.extra["last_day"]) for event in events}
     assert published == {(f"gold.{t}", "2017-07-30", "2017-07-30") for t in
-                         ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "overseas_presence")}
+                         ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "served_daily",
+                          "overseas_presence")}
 
 
 @pytest.mark.dag_runs

@@ -1,4 +1,4 @@
-"""Gold: the four aggregate tables the reports and analysts read, refreshed per changed day.
+"""Gold: the aggregate tables the reports and analysts read, refreshed per changed day.
 
 Run it with `flowlake run --config C --stages gold` (after silver), or as a Spark application:
 `spark-submit $(flowlake submit-args --config C) jobs/flowlake/gold/build.py --config C`.
@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from flowlake.config import Config
 from flowlake.gold.aggregates import (
     PresenceRule, country_activity_daily, crypto_activity_daily, overseas_presence, presence_changes,
-    service_usage_daily,
+    served_daily, service_usage_daily,
 )
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
@@ -39,6 +39,7 @@ DAILY_TABLES = {
     "service_usage_daily": service_usage_daily,
     "country_activity_daily": country_activity_daily,
     "crypto_activity_daily": crypto_activity_daily,
+    "served_daily": served_daily,
 }
 PRESENCE_TABLE = "overseas_presence"
 GOLD_TABLES = (*DAILY_TABLES, PRESENCE_TABLE)
