@@ -9,6 +9,16 @@ world they are drawn from (services, overseas countries, miners) is `world.yaml`
 file; who talks to what changes across the window as DOMAIN.md describes. The ground truth,
 computed from the generated records themselves, goes to `<raw_uri>/../ground_truth/`.
 Days are generated in parallel worker processes, all columns at once with numpy and pyarrow.
+
+Besides the world's traffic, each day holds the traps real networks set for a naive rule:
+- a sampled border link: part of the traffic to China crosses a router that exports 1 flow
+  in BORDER_SAMPLING as sFlow (in the GoFlow2 dump, nanosecond times, its sampling rate on
+  every record); each record it exports stands for BORDER_SAMPLING flows of its size;
+- crawlers on rented servers fetching from a monitored web server, seen only as the server's
+  replies (an exporter on the uplink), which are bigger than any request;
+- shared CDN addresses that passive DNS names with several unrelated sites at once (a mining
+  pool, a foreign news site, a shop), which ordinary hosts reach over HTTPS.
+The truth says what each of them is, from what was drawn, not from any rule of silver's.
 """
 
 from __future__ import annotations
@@ -41,7 +51,16 @@ GOFLOW2_SHARE = 0.3  # of each day's records; the rest are nfdump's
 REPLY_SHARE = 0.05  # outbound flows that the exporter also reports in reverse
 SCANNER_SHARE = 0.02  # inbound probes from scanners, on top of each day's flows
 TRANSIT_SHARE = 0.01  # records between two outside addresses, which silver must drop
+SERVED_KINDS = ("scanner", "crawler")  # conversations remote hosts started toward monitored ones
+CRAWLER_SHARE = 0.02  # crawlers' fetches from the monitored web server, on top of each day's flows
+SHARED_SHARE = 0.01  # ordinary hosts' HTTPS to shared CDN addresses, on top of each day's flows
+BORDER_SHARE = 0.5  # of the flows to Chinese services, those crossing the sampled border link
+BORDER_SAMPLING = 10  # the border link exports 1 flow in this many
 SCANNER_PREFIX, TRANSIT_PREFIX = "193.32.160.0/24", "203.0.113.0/24"
+CRAWLER_PREFIX = "104.131.0.0/16"  # a hosting provider's rented servers
+# Cloudflare addresses that each serve unrelated sites at once: a mining pool, a foreign news
+# site and a small shop, all named by passive DNS in the same hours.
+SHARED_PREFIX, SHARED_NAMES = "104.28.0.0/16", ("supportxmr.com", "bangkokpost.com", "shop-{i}.example")
 SCANNED_PORTS = np.array([22, 23, 445, 3389])
 HOSTS_PER_RANGE = 24
 IPS_PER_PREFIX = 6
@@ -151,6 +170,58 @@ def _scanner_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
     }
 
 
+def _crawler_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """A monitored host's web server answering crawlers, as the server's reply records only.
+
+    An exporter on the uplink sees the replies, which are bigger than the requests: a rule
+    that takes the bigger record's source as the initiator calls them the host's own use of
+    rented servers (anonymity)."""
+    k = int(n * CRAWLER_SHARE)
+    crawlers = np.array(_ips([CRAWLER_PREFIX], 8, "crawler"), dtype=object)
+    range_name, server = hosts[0]
+    return {
+        "src_ip": np.full(k, server, dtype=object), "range_name": np.full(k, range_name, dtype=object),
+        "dst_ip": crawlers[rng.integers(0, len(crawlers), size=k)],
+        "src_port": np.full(k, 443), "dst_port": rng.integers(32768, 61000, size=k),
+        "protocol": np.full(k, 6), "kind": np.full(k, "crawler", dtype=object),
+        "name": np.full(k, "crawler", dtype=object), "category": np.full(k, "served", dtype=object),
+        "detail": np.full(k, "", dtype=object), "domain": np.full(k, "", dtype=object),
+    }
+
+
+def shared_addresses() -> list[tuple[str, tuple[str, ...]]]:
+    """(address, the names passive DNS gives it) for the shared CDN addresses."""
+    return [(ip, tuple(name.format(i=i) for name in SHARED_NAMES))
+            for i, ip in enumerate(_ips([SHARED_PREFIX], 3, "shared"))]
+
+
+def _shared_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Ordinary hosts' HTTPS to shared CDN addresses: no name can say which site they used."""
+    k = int(n * SHARED_SHARE)
+    addresses = np.array([ip for ip, _ in shared_addresses()], dtype=object)
+    host_index = rng.integers(0, len(hosts) - 2, size=k)  # the last two hosts are the miners
+    return {
+        "src_ip": np.array([h[1] for h in hosts], dtype=object)[host_index],
+        "range_name": np.array([h[0] for h in hosts], dtype=object)[host_index],
+        "dst_ip": addresses[rng.integers(0, len(addresses), size=k)],
+        "src_port": rng.integers(32768, 61000, size=k), "dst_port": np.full(k, 443),
+        "protocol": np.full(k, 6), "kind": np.full(k, "shared", dtype=object),
+        "name": np.full(k, "cloudflare", dtype=object), "category": np.full(k, "other", dtype=object),
+        "detail": np.full(k, "", dtype=object), "domain": np.full(k, "", dtype=object),
+    }
+
+
+def _border_link(rng, columns: dict) -> dict:
+    """`columns` with `link` and `weight`: part of the traffic to China crosses the sampled border
+    link, which exports one flow in BORDER_SAMPLING, each exported record standing for that many."""
+    crosses = (columns["category"] == "chinese_services") & (rng.random(len(columns["category"])) < BORDER_SHARE)
+    kept = ~crosses | (rng.random(len(crosses)) < 1 / BORDER_SAMPLING)
+    columns = {key: values[kept] for key, values in columns.items()}
+    crosses = crosses[kept]
+    return {**columns, "link": np.where(crosses, "border", "").astype(object),
+            "weight": np.where(crosses, BORDER_SAMPLING, 1)}
+
+
 def _transit_records(rng, ip_table, n: int) -> dict:
     """Records between two outside addresses (an exporter sees more than the monitored ranges)."""
     k = int(n * TRANSIT_SHARE)
@@ -199,7 +270,8 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict]]:
         "detail": np.array([d.detail for d in destinations], dtype=object)[choice],
         "domain": np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice],
     }
-    extras = [_scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n)]
+    extras = [_scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n), _crawler_records(rng, hosts, n),
+              _shared_records(rng, hosts, n)]
     columns = {key: np.concatenate([columns[key]] + [extra[key] for extra in extras]) for key in columns}
     mining = []
     for plan_m in miners(config):
@@ -225,13 +297,15 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict]]:
         columns = {key: np.concatenate([columns[key], extra[key]]) for key in columns}
         mining.append({"internal_ip": plan_m["internal_ip"], "coin": plan_m["coin"], "flows": int(k),
                        "pool_flows": int(to_pool.sum()), "peers": sorted(set(peer[~to_pool].tolist()))})
+    columns = _border_link(rng, columns)
     total = len(columns["src_ip"])
     hour = rng.choice(24, size=total, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
     start_ms = (hour * 3600 + rng.integers(0, 3600, size=total)) * 1000 + rng.integers(0, 1000, size=total)
     day_start = datetime.combine(plan.day, time(), tzinfo=timezone.utc)
     ts = np.datetime64(day_start.replace(tzinfo=None), "ms") + start_ms.astype("timedelta64[ms]")
     duration_ms = rng.integers(10, 120_000, size=total)
-    is_bulk = np.isin(columns["category"], ["streaming", "gaming"])
+    # Video, games and a web server's answers to crawlers move the most bytes.
+    is_bulk = np.isin(columns["category"], ["streaming", "gaming", "served"])
     size = rng.lognormal(mean=np.where(is_bulk, 12.0, 9.0), sigma=1.0).astype(np.int64) + 60
     columns.update(ts=ts, ts_end=ts + duration_ms.astype("timedelta64[ms]"), bytes=size,
                    packets=size // 900 + 1)
@@ -267,10 +341,20 @@ def nfdump_csv(records: pa.Table, zone: str, day: date) -> bytes:
 
 
 def goflow2_json(records: pa.Table) -> bytes:
-    ns = lambda col: pc.cast(pc.multiply(pc.cast(records[col], pa.int64()), 1_000_000), pa.int64())
+    """GoFlow2's JSON lines: IPFIX from the core router, sFlow from the sampled border link.
+
+    sFlow records carry the collector's receive time at full nanosecond precision as both
+    start and end, and the link's sampling rate; IPFIX ones millisecond times and rate 0.
+    """
+    border = pc.equal(records["link"], "border")
+    # Sub-millisecond digits, as a collector's clock gives them: never a whole microsecond.
+    received = pc.add(pc.multiply(pc.cast(records["ts"], pa.int64()), 1_000_000),
+                      pa.array(np.arange(records.num_rows) * 7919 % 999_999 + 1))
+    ns = lambda col: pc.if_else(border, received, pc.multiply(pc.cast(records[col], pa.int64()), 1_000_000))
     table = pa.table({
-        "type": pa.array(["IPFIX"] * records.num_rows), "sampling_rate": pa.array([0] * records.num_rows),
-        "sampler_address": pa.array(["192.0.2.10"] * records.num_rows),
+        "type": pc.if_else(border, "SFLOW_5", "IPFIX"),
+        "sampling_rate": pc.if_else(border, BORDER_SAMPLING, 0),
+        "sampler_address": pc.if_else(border, "192.0.2.20", "192.0.2.10"),
         "time_flow_start_ns": ns("ts"), "time_flow_end_ns": ns("ts_end"),
         "bytes": records["bytes"], "packets": records["packets"],
         "src_addr": records["src_ip"], "dst_addr": records["dst_ip"], "etype": pa.array(["IPv4"] * records.num_rows),
@@ -286,17 +370,20 @@ def goflow2_json(records: pa.Table) -> bytes:
 def pdns_cof(records: pa.Table, day: date) -> bytes:
     pairs = records.select(["domain", "dst_ip"]).filter(pc.not_equal(records["domain"], "")).group_by(
         ["domain", "dst_ip"]).aggregate([([], "count_all")])
+    named = list(zip(*(pairs[k].to_pylist() for k in ("domain", "dst_ip", "count_all"))))
+    named += [(name, ip, 1) for ip, names in shared_addresses() for name in names]
     first = int(datetime.combine(day, time(), tzinfo=timezone.utc).timestamp())
     lines = [json.dumps({"rrname": f"www.{d}.", "rrtype": "A", "rdata": ip, "time_first": first,
-                         "time_last": first + 86399, "count": c})
-             for d, ip, c in zip(*(pairs[k].to_pylist() for k in ("domain", "dst_ip", "count_all")))]
+                         "time_last": first + 86399, "count": c}) for d, ip, c in named]
     return ("\n".join(sorted(lines)) + "\n").encode()
 
 
 def _write_day(args) -> dict:
     plan, config = args
     records, mining = _day_records(plan, config)
-    goflow = np.random.default_rng(plan.seed + 1).random(records.num_rows) < GOFLOW2_SHARE
+    # The border link's sFlow reaches the same GoFlow2 collector as the core router's IPFIX.
+    goflow = ((np.random.default_rng(plan.seed + 1).random(records.num_rows) < GOFLOW2_SHARE)
+              | (records["link"].to_numpy(zero_copy_only=False) == "border"))
     replies = np.random.default_rng(plan.seed + 2).random(records.num_rows) < REPLY_SHARE
     nfdump_part = records.filter(pa.array(~goflow))
     reversed_part = nfdump_part.filter(pa.array(replies[~goflow])).rename_columns(
@@ -314,8 +401,9 @@ def _write_day(args) -> dict:
     for key, body in objects.items():
         write_object(f"{config.raw_uri}/{key}", gzip.compress(body, compresslevel=1), config.s3, client)
     monitored = pc.not_equal(records["kind"], "transit")
-    truth = records.filter(monitored).group_by(["range_name", "kind", "name", "category", "detail"]).aggregate(
-        [("bytes", "sum"), ([], "count_all")])
+    estimated = records.append_column("estimated_bytes", pc.multiply(records["bytes"], records["weight"]))
+    truth = estimated.filter(monitored).group_by(["range_name", "kind", "name", "category", "detail", "link"]).aggregate(
+        [("estimated_bytes", "sum"), ("weight", "sum"), ([], "count_all")])
     transit_replies = pc.sum(pc.equal(reversed_part["kind"], "transit")).as_py() or 0
     transit = pc.sum(pc.invert(monitored)).as_py() or 0
     return {"day": stamp, "flows": records.num_rows - transit, "records": nfdump_records.num_rows + int(goflow.sum()),
@@ -327,14 +415,22 @@ def _write_day(args) -> dict:
 def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
     """What later layers must recover, summed from the per-day records."""
     monthly: dict = {}
+    served: dict = {}
     countries: dict = {}
+    coverage = {"estimated_bytes": 0, "ambiguous_bytes": 0}
     for d in days:
         month = d["day"][:7]
         for g in d["groups"]:
-            cell = monthly.setdefault(g["range_name"], {}).setdefault(month, {})
-            cat = cell.setdefault(g["category"], {"flows": 0, "bytes": 0})
-            cat["flows"] += g["count_all"]
-            cat["bytes"] += g["bytes_sum"]
+            # Scanners and crawlers started their conversations: served, not the hosts' own use.
+            if g["kind"] in SERVED_KINDS:
+                cell = served.setdefault(g["range_name"], {"flows": 0, "bytes": 0})
+            else:
+                cell = monthly.setdefault(g["range_name"], {}).setdefault(month, {}).setdefault(
+                    g["category"], {"flows": 0, "bytes": 0})
+            cell["flows"] += g["weight_sum"]
+            cell["bytes"] += g["estimated_bytes_sum"]
+            coverage["estimated_bytes"] += g["estimated_bytes_sum"] if g["link"] == "border" else 0
+            coverage["ambiguous_bytes"] += g["estimated_bytes_sum"] if g["kind"] == "shared" else 0
             if g["kind"] == "overseas":
                 countries.setdefault(g["name"], {}).setdefault(g["detail"], 0)
                 countries[g["name"]][g["detail"]] += g["count_all"]
@@ -365,6 +461,8 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "flows_by_day": {d["day"]: d["flows"] for d in days},
         "records_by_day": {d["day"]: d["records"] for d in days},
         "monthly_by_range_and_category": monthly,
+        "served_by_range": served,
+        "coverage": coverage,
         "crossover_month": crossover,
         "overseas_countries": {c: v for c, v in sorted(countries.items())},
         "miners": [{**m, "peers": sorted(m["peers"])} for m in miners_truth.values()],

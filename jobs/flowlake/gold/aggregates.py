@@ -30,24 +30,22 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from flowlake.silver.classify import ambiguous_name
+from flowlake.silver.sampling import sampled
+
 
 def started_inside(silver: DataFrame) -> DataFrame:
     """The rows the monitored hosts started: their use of services, categories and countries."""
     return silver.where(F.col("direction") != "inbound")
 
 
-def ambiguous() -> Column:
-    """A flow whose address had several names that disagree: classified without a name."""
-    return (F.col("dns_names") > 1) & F.col("hostname").isNull()
-
-
 def service_usage_daily(silver: DataFrame) -> DataFrame:
     return (started_inside(silver).groupBy("day", "range_name", "service", "category")
             .agg(F.sum("flows").alias("flows"), F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"),
                  F.countDistinct("internal_ip").alias("hosts"),
-                 F.coalesce(F.sum(F.when(F.col("sampling_rate") > 1, F.col("bytes"))), F.lit(0))
+                 F.coalesce(F.sum(F.when(sampled(), F.col("bytes"))), F.lit(0))
                  .alias("estimated_bytes"),
-                 F.coalesce(F.sum(F.when(ambiguous(), F.col("bytes"))), F.lit(0)).alias("ambiguous_bytes")))
+                 F.coalesce(F.sum(F.when(ambiguous_name(), F.col("bytes"))), F.lit(0)).alias("ambiguous_bytes")))
 
 
 def served_daily(silver: DataFrame) -> DataFrame:

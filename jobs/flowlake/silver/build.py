@@ -25,13 +25,15 @@ from flowlake.config import Config
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
 from flowlake.quality import check_table
-from flowlake.silver.catalog import Catalog, load_catalog
-from flowlake.silver.classify import address_profiles, agreed_hostnames, classified_flows, hostname_profiles
+from flowlake.silver.catalog import UNCLASSIFIED, Catalog, load_catalog
+from flowlake.silver.classify import (
+    address_profiles, agreed_hostnames, ambiguous_name, classified_flows, hostname_profiles,
+)
 from flowlake.silver.dedup import deduplicated_flows
 from flowlake.silver.geo import address_countries, geo_version
 from flowlake.silver.hostnames import dns_by_day, flows_with_dns_names, record_days
 from flowlake.silver.orient import monitored_addresses, oriented_flows, range_prefixes
-from flowlake.silver.sampling import estimated_counts
+from flowlake.silver.sampling import estimated_counts, sampled
 from flowlake.tables import (
     PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_line, table_properties,
     table_version,
@@ -50,12 +52,42 @@ SILVER_COLUMNS = [
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How much of silver's bytes (estimates) rest on guesses: the coverage figures."""
+
+    bytes: int = 0
+    unclassified_bytes: int = 0
+    ambiguous_bytes: int = 0
+    estimated_bytes: int = 0
+
+    def line(self) -> str:
+        def share(part: int) -> str:
+            return f"{part / self.bytes:.1%}" if self.bytes else "-"
+
+        return (f"of {self.bytes:,} bytes: {share(self.unclassified_bytes)} unclassified, "
+                f"{share(self.ambiguous_bytes)} on ambiguous passive-DNS names, "
+                f"{share(self.estimated_bytes)} estimated from sampled exporters")
+
+
+@dataclass(frozen=True)
 class SilverResult:
     days: int
     bronze_flows: int
     unmonitored_dropped: int
     duplicates_dropped: int
     silver_rows: int
+    coverage: Coverage
+
+
+def silver_totals(silver: DataFrame) -> DataFrame:
+    """One row: silver's row count and its coverage figures, in one pass over the rows."""
+    def bytes_where(condition):
+        return F.coalesce(F.sum(F.when(condition, F.col("bytes"))), F.lit(0))
+
+    return silver.agg(F.count(F.lit(1)).alias("rows"), F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"),
+                      bytes_where(F.col("service") == UNCLASSIFIED).alias("unclassified_bytes"),
+                      bytes_where(ambiguous_name()).alias("ambiguous_bytes"),
+                      bytes_where(sampled()).alias("estimated_bytes"))
 
 
 def monitored_flows(spark: SparkSession, flows: DataFrame, config: Config, catalog: Catalog) -> DataFrame:
@@ -97,7 +129,7 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
         stage.done(rows=len(days))
     if not days:
         progress.say("bronze has not changed since the last silver run")
-        return SilverResult(0, 0, 0, 0, 0)
+        return SilverResult(0, 0, 0, 0, 0, Coverage())
     progress.say(f"{len(days)} days to rebuild, {min(days)} .. {max(days)}")
 
     with progress.stage("transform") as stage:
@@ -115,7 +147,8 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
         # and orients bronze once more, which costs less than keeping a third copy of the flows.
         named = named_flows(oriented, dns).persist(StorageLevel.MEMORY_AND_DISK)
         silver = enriched_flows(spark, named, config, catalog).persist(StorageLevel.MEMORY_AND_DISK)
-        silver_rows = silver.count()
+        totals = silver_totals(silver).first().asDict()
+        silver_rows = totals.pop("rows")
         stage.done(rows=bronze_rows)
 
     try:
@@ -137,7 +170,8 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
         silver.unpersist()
         named.unpersist()
     return SilverResult(days=len(days), bronze_flows=bronze_rows, unmonitored_dropped=bronze_rows - oriented_rows,
-                        duplicates_dropped=oriented_rows - silver_rows, silver_rows=silver_rows)
+                        duplicates_dropped=oriented_rows - silver_rows, silver_rows=silver_rows,
+                        coverage=Coverage(**totals))
 
 
 def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> list[str]:
@@ -146,6 +180,7 @@ def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> 
     return [f"silver: {result.days} days rebuilt from {result.bronze_flows:,} bronze flows: "
             f"{result.unmonitored_dropped:,} touched no monitored range, {result.duplicates_dropped:,} duplicates",
             table_line(spark, path, "silver.flows"),
+            f"  coverage of the days rebuilt, {result.coverage.line()}",
             f"  catalog {properties.get(PROPERTY_PREFIX + 'catalog_version')}, "
             f"geo {properties.get(PROPERTY_PREFIX + 'geo_version')}"]
 

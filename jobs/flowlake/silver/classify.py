@@ -15,7 +15,7 @@ distinct set of passive-DNS candidates, which name (if any) a flow is classified
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from flowlake.silver.addresses import longest_prefix_match
@@ -77,6 +77,11 @@ def agreed_hostnames(flows: DataFrame, profiles: DataFrame) -> DataFrame:
     return (flows.join(F.broadcast(verdicts), "dns_candidates", "left")
             .withColumn("hostname", F.when(single | F.col("_agreed"), F.element_at("dns_candidates", 1)))
             .drop("_agreed"))
+
+
+def ambiguous_name() -> Column:
+    """A classified flow whose address had several names that disagree: it had no name to go by."""
+    return (F.col("dns_names") > 1) & F.col("hostname").isNull()
 
 
 def address_profiles(addresses: DataFrame, prefix_rules: DataFrame, countries: DataFrame) -> DataFrame:

@@ -11,13 +11,18 @@ source's `sampling_rate` in config), so unsampled rows keep their counts and sta
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+
+
+def sampled() -> Column:
+    """Whether a row's counts are estimates from a sampled exporter."""
+    return F.coalesce(F.col("sampling_rate") > 1, F.lit(False))
 
 
 def estimated_counts(flows: DataFrame) -> DataFrame:
     """`flows` with `bytes`, `packets` and `flows` as sampling estimates, the raw counts beside."""
-    rate = F.when(F.col("sampling_rate") > 1, F.col("sampling_rate").cast("long")).otherwise(F.lit(1).cast("long"))
+    rate = F.when(sampled(), F.col("sampling_rate").cast("long")).otherwise(F.lit(1).cast("long"))
     return (flows.withColumn("raw_bytes", F.col("bytes")).withColumn("raw_packets", F.col("packets"))
             .withColumn("bytes", F.col("bytes") * rate).withColumn("packets", F.col("packets") * rate)
             .withColumn("flows", rate))
