@@ -340,22 +340,28 @@ def nfdump_csv(records: pa.Table, zone: str, day: date) -> bytes:
     return body + trailer.encode()
 
 
-def goflow2_json(records: pa.Table) -> bytes:
+def _nanosecond_stamps(rng, n: int) -> np.ndarray:
+    """Nanoseconds below the millisecond for each GoFlow2 record: GoFlow2 stamps flows with
+    its receive clock to the nanosecond (1499990400123456789), finer than the tables keep.
+    Below the millisecond, so the truth (drawn in milliseconds) is unchanged by them."""
+    return rng.integers(0, 1_000_000, size=n)
+
+
+def goflow2_json(records: pa.Table, sub_ms_nanos: np.ndarray) -> bytes:
     """GoFlow2's JSON lines: IPFIX from the core router, sFlow from the sampled border link.
 
-    sFlow records carry the collector's receive time at full nanosecond precision as both
-    start and end, and the link's sampling rate; IPFIX ones millisecond times and rate 0.
+    sFlow records carry the collector's receive time as both start and end, and the link's
+    sampling rate; IPFIX ones the flow's own times and rate 0 (not said).
     """
     border = pc.equal(records["link"], "border")
-    # Sub-millisecond digits, as a collector's clock gives them: never a whole microsecond.
-    received = pc.add(pc.multiply(pc.cast(records["ts"], pa.int64()), 1_000_000),
-                      pa.array(np.arange(records.num_rows) * 7919 % 999_999 + 1))
-    ns = lambda col: pc.if_else(border, received, pc.multiply(pc.cast(records[col], pa.int64()), 1_000_000))
+    ns = lambda col: pc.add(pc.multiply(pc.cast(records[col], pa.int64()), 1_000_000), pa.array(sub_ms_nanos))
+    received = ns("ts")
     table = pa.table({
         "type": pc.if_else(border, "SFLOW_5", "IPFIX"),
         "sampling_rate": pc.if_else(border, BORDER_SAMPLING, 0),
         "sampler_address": pc.if_else(border, "192.0.2.20", "192.0.2.10"),
-        "time_flow_start_ns": ns("ts"), "time_flow_end_ns": ns("ts_end"),
+        "time_received_ns": pc.if_else(border, received, ns("ts_end")),
+        "time_flow_start_ns": received, "time_flow_end_ns": pc.if_else(border, received, ns("ts_end")),
         "bytes": records["bytes"], "packets": records["packets"],
         "src_addr": records["src_ip"], "dst_addr": records["dst_ip"], "etype": pa.array(["IPv4"] * records.num_rows),
         "proto": pc.if_else(pc.equal(records["protocol"], 6), "TCP", "UDP"),
@@ -395,7 +401,8 @@ def _write_day(args) -> dict:
     stamp = plan.day.isoformat()
     objects = {
         f"{NFDUMP_PREFIX}{stamp}.csv.gz": nfdump_csv(nfdump_records, zone, plan.day),
-        f"{GOFLOW2_PREFIX}{stamp}.json.gz": goflow2_json(records.filter(pa.array(goflow))),
+        f"{GOFLOW2_PREFIX}{stamp}.json.gz": goflow2_json(
+            records.filter(pa.array(goflow)), _nanosecond_stamps(np.random.default_rng(plan.seed + 3), int(goflow.sum()))),
         f"{DNS_PREFIX}{stamp}.json.gz": pdns_cof(records, plan.day),
     }
     for key, body in objects.items():
