@@ -26,7 +26,7 @@ SPARK_CONN, S3_CONN, SMTP_CONN = "spark_default", "flowlake_s3", "smtp_default"
 
 # The gold tables as Assets: flowlake_ingest publishes them, flowlake_reports is triggered by them.
 GOLD_TABLES = ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "crypto_contacts_daily",
-               "overseas_presence")
+               "served_daily", "overseas_presence")
 GOLD_ASSETS = [Asset(name=f"gold.{t}", uri=f"flowlake://gold/{t}", group="gold") for t in GOLD_TABLES]
 
 DEFAULT_ARGS = {

@@ -34,7 +34,8 @@ from flowlake.tables import table_exists
 
 TABLES = (("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),
           ("silver", "flows"), ("gold", "service_usage_daily"), ("gold", "country_activity_daily"),
-          ("gold", "crypto_activity_daily"), ("gold", "crypto_contacts_daily"), ("gold", "overseas_presence"))
+          ("gold", "crypto_activity_daily"), ("gold", "crypto_contacts_daily"), ("gold", "served_daily"),
+          ("gold", "overseas_presence"))
 DELTA_MIN_RETENTION_HOURS = 168
 RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
 

@@ -120,7 +120,8 @@ def test_ingest_waits_for_the_days_dumps_in_deferrable_mode_then_runs_the_layers
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
     published = {outlet.name for outlet in dag.get_task("publish_gold").outlets}
     assert published == {"gold.service_usage_daily", "gold.country_activity_daily",
-                         "gold.crypto_activity_daily", "gold.crypto_contacts_daily", "gold.overseas_presence"}
+                         "gold.crypto_activity_daily", "gold.crypto_contacts_daily",
+                         "gold.served_daily", "gold.overseas_presence"}
 
 
 def test_reports_run_on_the_gold_assets_and_on_the_calendar_and_mail_through_smtp_default(dagbag):
@@ -128,7 +129,8 @@ def test_reports_run_on_the_gold_assets_and_on_the_calendar_and_mail_through_smt
     timetable = dag.timetable
     assets = {asset.name for asset in timetable.asset_condition.objects}
     assert assets == {"gold.service_usage_daily", "gold.country_activity_daily",
-                      "gold.crypto_activity_daily", "gold.crypto_contacts_daily", "gold.overseas_presence"}
+                      "gold.crypto_activity_daily", "gold.crypto_contacts_daily",
+                      "gold.served_daily", "gold.overseas_presence"}
     assert timetable.timetable.expression == "0 6 * * *"
     env = dag.get_task("render_and_deliver").partial_kwargs["env_vars"]
     assert env["FLOWLAKE_SMTP_HOST"] == "{{ conn.smtp_default.host }}"

@@ -28,7 +28,8 @@ FIRST, LAST = date(2017, 7, 29), date(2017, 7, 31)  # Saturday to Monday: a week
 ANALYST = "analysts@flowlake.test"
 TABLES = [("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),
           ("silver", "flows"), ("gold", "service_usage_daily"), ("gold", "country_activity_daily"),
-          ("gold", "crypto_activity_daily"), ("gold", "crypto_contacts_daily"), ("gold", "overseas_presence")]
+          ("gold", "crypto_activity_daily"), ("gold", "crypto_contacts_daily"), ("gold", "served_daily"),
+          ("gold", "overseas_presence")]
 
 
 def utc(day: date) -> datetime:
@@ -104,7 +105,7 @@ def test_ingest_publishes_the_gold_assets_with_the_days_it_covered(ingested):
         published = {(event.asset.name, event.extra["first_day"], event.extra["last_day"]) for event in events}
     assert published == {(f"gold.{t}", "2017-07-30", "2017-07-30") for t in
                          ("service_usage_daily", "country_activity_daily", "crypto_activity_daily",
-                          "crypto_contacts_daily", "overseas_presence")}
+                          "crypto_contacts_daily", "served_daily", "overseas_presence")}
 
 
 @pytest.mark.dag_runs

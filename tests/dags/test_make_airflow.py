@@ -25,7 +25,7 @@ PORT = 8080
 DEMO_FIRST, DEMO_LAST = "2017-07-30", "2017-07-31"
 GOLD_ASSETS = {f"gold.{table}" for table in
                ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "crypto_contacts_daily",
-                "overseas_presence")}
+                "served_daily", "overseas_presence")}
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -9,7 +9,7 @@ from flowlake.gold.aggregates import MiningRule, crypto_activity_daily, crypto_c
 
 SILVER_SCHEMA = ("day date, ts timestamp, ts_end timestamp, range_name string, internal_ip string, "
                  "remote_ip string, remote_port int, direction string, bytes long, crypto_coin string, "
-                 "crypto_role string")
+                 "crypto_role string, flows long")
 DAY = date(2017, 7, 1)
 HOST, OTHER_HOST = "175.45.176.10", "175.45.176.11"
 POOL, POOL_WEB = "94.130.1.1", "94.130.2.2"
@@ -21,7 +21,7 @@ def flow(start: str, minutes: float, remote_ip: str, port: int, role: str | None
     """One silver row starting at `start` (HH:MM, UTC) on `day` and lasting `minutes`."""
     hours, mins = map(int, start.split(":"))
     ts = datetime.combine(day, datetime.min.time()) + timedelta(hours=hours, minutes=mins)
-    return (day, ts, ts + timedelta(minutes=minutes), "kp", host, remote_ip, port, direction, size, coin, role)
+    return (day, ts, ts + timedelta(minutes=minutes), "kp", host, remote_ip, port, direction, size, coin, role, 1)
 
 
 def peers(count: int, port: int = 18080, coin: str = "monero", direction: str = "outbound"):

@@ -9,7 +9,7 @@ from flowlake.silver.dedup import deduplicated_flows
 
 # The columns of flowlake.silver.orient.oriented_flows, in its order.
 ORIENTED_SCHEMA = ("range_name string, internal_ip string, internal_port int, remote_ip string, remote_port int, "
-                   "direction string, ts timestamp, ts_end timestamp, day date, protocol int, bytes long, "
+                   "direction string, record_from string, ts timestamp, ts_end timestamp, day date, protocol int, bytes long, "
                    "packets long, sampling_rate int, exporter string, source_object string, line_number long")
 COLUMNS = [c.split()[0] for c in ORIENTED_SCHEMA.split(", ")]
 
@@ -22,11 +22,11 @@ def as_dicts(df) -> list[dict]:
     return sorted((r.asDict() for r in df.collect()), key=_order)
 
 
-def oriented(line, direction="outbound", ts=datetime(2026, 11, 1, 10, 0, 0, 100000), bytes_=1500, remote_port=443,
+def oriented(line, direction="outbound", record_from="client", ts=datetime(2026, 11, 1, 10, 0, 0, 100000), bytes_=1500, remote_port=443,
              exporter="exp-1", source_object="flows/a.csv", internal=("175.45.176.10", 40000),
              remote_ip="93.184.216.34", range_name="kp"):
     return {"range_name": range_name, "internal_ip": internal[0], "internal_port": internal[1], "remote_ip": remote_ip,
-            "remote_port": remote_port, "direction": direction, "ts": ts, "ts_end": ts.replace(second=30),
+            "remote_port": remote_port, "direction": direction, "record_from": record_from, "ts": ts, "ts_end": ts.replace(second=30),
             "day": date(2026, 11, 1), "protocol": 6, "bytes": bytes_, "packets": 10, "sampling_rate": 1,
             "exporter": exporter, "source_object": source_object, "line_number": line}
 
@@ -36,10 +36,15 @@ def dedup(spark, *rows):
     return as_dicts(deduplicated_flows(df))
 
 
-def test_reply_record_counts_once_and_the_outbound_copy_is_kept(spark):
-    reply = oriented(1, direction="inbound", ts=datetime(2026, 11, 1, 10, 0, 0, 350000))
-    outbound = oriented(2, direction="outbound")
-    assert dedup(spark, reply, outbound) == [outbound]
+def test_reply_record_counts_once_and_the_clients_record_is_kept_though_smaller(spark):
+    reply = oriented(1, record_from="server", bytes_=90000, ts=datetime(2026, 11, 1, 10, 0, 0, 350000))
+    request = oriented(2, record_from="client", bytes_=1500)
+    assert dedup(spark, reply, request) == [request]
+
+
+def test_replies_seen_alone_are_kept(spark):
+    reply = oriented(1, direction="inbound", record_from="server", bytes_=90000)
+    assert dedup(spark, reply) == [reply]
 
 
 def test_same_record_in_two_dumps_counts_once_keeping_the_first_source_object(spark):
@@ -67,8 +72,9 @@ def test_records_differing_in_remote_port_are_both_kept(spark):
 
 
 def test_reply_of_an_internal_flow_counts_once(spark):
-    request = oriented(1, direction="internal", internal=("175.45.176.10", 40000), remote_ip="210.52.109.5",
-                       remote_port=22)
-    reply = oriented(2, direction="internal", range_name="china_netcom", internal=("210.52.109.5", 22), remote_ip="175.45.176.10",
-                     remote_port=40000, ts=datetime(2026, 11, 1, 10, 0, 0, 300000))
+    # equal ports: the record and its reply are oriented from opposite sides
+    request = oriented(1, direction="internal", internal=("175.45.176.10", 5000), remote_ip="210.52.109.5",
+                       remote_port=5000)
+    reply = oriented(2, direction="internal", range_name="china_netcom", internal=("210.52.109.5", 5000),
+                     remote_ip="175.45.176.10", remote_port=5000, ts=datetime(2026, 11, 1, 10, 0, 0, 300000))
     assert dedup(spark, request, reply) == [request]

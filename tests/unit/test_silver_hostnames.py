@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flowlake.silver.hostnames import dns_by_day, flows_with_hostnames
+from flowlake.silver.hostnames import dns_by_day, flows_with_dns_names
 
 DNS_SCHEMA = "rrname string, rrtype string, rdata string, time_first timestamp, time_last timestamp"
 FLOW_SCHEMA = "source_object string, line_number long, remote_ip string, day date, ts timestamp, bytes long"
@@ -30,10 +30,12 @@ def dns(spark, *records):
 
 
 def hostnames(spark, flows, *records):
-    """{line_number: hostname} for flows given as (line, ts) to IP or (line, ts, remote_ip)."""
+    """{line_number: candidate names} for flows given as (line, ts) to IP or (line, ts, remote_ip)."""
     rows = [("flows/a.csv", f[0], f[2] if len(f) > 2 else IP, f[1].date(), f[1], 100) for f in flows]
-    named = flows_with_hostnames(spark.createDataFrame(rows, FLOW_SCHEMA), dns_by_day(dns(spark, *records)))
-    return {r.line_number: r.hostname for r in named.collect()}
+    named = flows_with_dns_names(spark.createDataFrame(rows, FLOW_SCHEMA), dns_by_day(dns(spark, *records)))
+    result = {r.line_number: r.dns_candidates for r in named.collect()}
+    assert {r.line_number: r.dns_names for r in named.collect()} == {k: len(v or []) for k, v in result.items()}
+    return result
 
 
 # --- dns_by_day -------------------------------------------------------------------------
@@ -55,11 +57,11 @@ def test_dns_by_day_keeps_a_and_aaaa_and_ignores_cname_and_other_types(spark):
                              {"rrname": "v6.example.com", "remote_ip": "2001:db8::1"}], key=_order)
 
 
-# --- flows_with_hostnames ---------------------------------------------------------------
+# --- flows_with_dns_names ---------------------------------------------------------------
 
 def test_validity_window_includes_both_ends(spark):
     assert hostnames(spark, [(1, at(10)), (2, at(12))], ("www.example.com", at(10), at(12))) == {
-        1: "www.example.com", 2: "www.example.com"}
+        1: ["www.example.com"], 2: ["www.example.com"]}
 
 
 def test_flow_outside_every_window_gets_no_hostname(spark):
@@ -70,23 +72,28 @@ def test_flow_outside_every_window_gets_no_hostname(spark):
 def test_record_names_flows_on_every_day_of_its_window(spark):
     flows = [(1, at(12, day=2)), (2, at(0, 30, day=3))]
     assert hostnames(spark, flows, ("www.example.com", at(22, day=1), at(1, day=3))) == {
-        1: "www.example.com", 2: "www.example.com"}
+        1: ["www.example.com"], 2: ["www.example.com"]}
 
 
-def test_narrowest_window_wins_over_a_wider_one(spark):
-    # the narrow record starts earlier and sorts later by name: only its width makes it win
+def test_every_valid_name_is_a_candidate_the_narrowest_window_first(spark):
+    # the narrow record starts earlier and sorts later by name: only its width puts it first
     records = [("a-wide.example.com", at(10), at(20)), ("z-narrow.example.com", at(9), at(11))]
-    assert hostnames(spark, [(1, at(10, 30))], *records) == {1: "z-narrow.example.com"}
+    assert hostnames(spark, [(1, at(10, 30))], *records) == {1: ["z-narrow.example.com", "a-wide.example.com"]}
 
 
-def test_equal_windows_most_recent_time_first_wins(spark):
+def test_equal_windows_most_recent_time_first_comes_first(spark):
     records = [("a-old.example.com", at(9), at(11)), ("b-new.example.com", at(10), at(12))]
-    assert hostnames(spark, [(1, at(10, 30))], *records) == {1: "b-new.example.com"}
+    assert hostnames(spark, [(1, at(10, 30))], *records) == {1: ["b-new.example.com", "a-old.example.com"]}
 
 
-def test_full_tie_first_rrname_alphabetically_wins(spark):
+def test_full_tie_orders_candidates_by_name(spark):
     records = [("b.example.com", at(10), at(11)), ("a.example.com", at(10), at(11))]
-    assert hostnames(spark, [(1, at(10, 30))], *records) == {1: "a.example.com"}
+    assert hostnames(spark, [(1, at(10, 30))], *records) == {1: ["a.example.com", "b.example.com"]}
+
+
+def test_a_name_seen_in_two_records_is_one_candidate(spark):
+    records = [("www.example.com", at(10), at(11)), ("www.example.com", at(9), at(12))]
+    assert hostnames(spark, [(1, at(10, 30))], *records) == {1: ["www.example.com"]}
 
 
 def test_records_for_another_address_are_ignored(spark):
@@ -99,8 +106,8 @@ def test_flows_keep_their_rows_once_each_with_or_without_dns(spark):
                                    ("flows/a.csv", 2, OTHER_IP, date(2026, 11, 1), at(10, 30), 200)], FLOW_SCHEMA)
     # two records name IP at that time: still one row for flow 1
     records = dns(spark, ("a.example.com", at(10), at(11)), ("b.example.com", at(9), at(12)))
-    assert as_dicts(flows_with_hostnames(flows, dns_by_day(records))) == [
+    assert as_dicts(flows_with_dns_names(flows, dns_by_day(records))) == [
         {"source_object": "flows/a.csv", "line_number": 1, "remote_ip": IP, "day": date(2026, 11, 1),
-         "ts": at(10, 30), "bytes": 100, "hostname": "a.example.com"},
+         "ts": at(10, 30), "bytes": 100, "dns_candidates": ["a.example.com", "b.example.com"], "dns_names": 2},
         {"source_object": "flows/a.csv", "line_number": 2, "remote_ip": OTHER_IP, "day": date(2026, 11, 1),
-         "ts": at(10, 30), "bytes": 200, "hostname": None}]
+         "ts": at(10, 30), "bytes": 200, "dns_candidates": None, "dns_names": 0}]

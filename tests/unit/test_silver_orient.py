@@ -1,4 +1,4 @@
-"""Unit tests for flowlake.silver.orient: which side of a flow is inside, and which way it went."""
+"""Unit tests for flowlake.silver.orient: which side serves, which is inside, and who started the flow."""
 
 from __future__ import annotations
 
@@ -30,28 +30,65 @@ def flow(src_ip, dst_ip, src_port, dst_port, line):
     return (TS, TS_END, DAY, src_ip, dst_ip, src_port, dst_port, 6, 1200, 4, 1, "exp-1", "flows/a.csv", line)
 
 
+SERVICE_PORTS = [8080, 8333, 9001]
+
+
 def orient(spark, *flows):
     monitored = spark.createDataFrame([(KP_A, "kp"), (KP_B, "kp"), (NETCOM, "china_netcom")],
                                       "ip string, range_name string")
-    return oriented_flows(spark.createDataFrame(list(flows), FLOW_SCHEMA), monitored)
+    return oriented_flows(spark.createDataFrame(list(flows), FLOW_SCHEMA), monitored, SERVICE_PORTS)
 
 
-def test_flow_from_inside_is_outbound_with_source_as_internal_side(spark):
-    assert as_dicts(orient(spark, flow(KP_A, "8.8.8.8", 40000, 53, 1))) == [{
-        "range_name": "kp", "internal_ip": KP_A, "internal_port": 40000, "remote_ip": "8.8.8.8",
-        "remote_port": 53, "direction": "outbound", **CARRIED, "line_number": 1}]
+def oriented(internal, remote, direction, record_from, line, range_name="kp"):
+    return {"range_name": range_name, "internal_ip": internal[0], "internal_port": internal[1],
+            "remote_ip": remote[0], "remote_port": remote[1], "direction": direction, "record_from": record_from,
+            **CARRIED, "line_number": line}
 
 
-def test_flow_to_inside_is_inbound_with_addresses_and_ports_swapped(spark):
-    assert as_dicts(orient(spark, flow("93.184.216.34", KP_A, 443, 50000, 2))) == [{
-        "range_name": "kp", "internal_ip": KP_A, "internal_port": 50000, "remote_ip": "93.184.216.34",
-        "remote_port": 443, "direction": "inbound", **CARRIED, "line_number": 2}]
+def test_request_from_inside_to_a_well_known_port_is_outbound(spark):
+    assert as_dicts(orient(spark, flow(KP_A, "8.8.8.8", 40000, 53, 1))) == [
+        oriented((KP_A, 40000), ("8.8.8.8", 53), "outbound", "client", 1)]
 
 
-def test_flow_between_two_monitored_hosts_is_internal_with_source_as_internal_side(spark):
-    assert as_dicts(orient(spark, flow(KP_A, NETCOM, 1000, 22, 3))) == [{
-        "range_name": "kp", "internal_ip": KP_A, "internal_port": 1000, "remote_ip": NETCOM,
-        "remote_port": 22, "direction": "internal", **CARRIED, "line_number": 3}]
+def test_reply_of_a_remote_web_server_is_still_the_inside_hosts_outbound_flow(spark):
+    assert as_dicts(orient(spark, flow("93.184.216.34", KP_A, 443, 50000, 2))) == [
+        oriented((KP_A, 50000), ("93.184.216.34", 443), "outbound", "server", 2)]
+
+
+def test_crawler_reaching_a_monitored_web_server_is_inbound_whichever_record_is_seen(spark):
+    crawler = "104.131.7.7"
+    request, reply = flow(crawler, KP_A, 45000, 443, 3), flow(KP_A, crawler, 443, 45000, 4)
+    assert as_dicts(orient(spark, request, reply)) == [
+        oriented((KP_A, 443), (crawler, 45000), "inbound", "client", 3),
+        oriented((KP_A, 443), (crawler, 45000), "inbound", "server", 4)]
+
+
+def test_conversation_between_two_monitored_hosts_is_internal_from_the_client_side(spark):
+    request, reply = flow(KP_A, NETCOM, 40000, 22, 5), flow(NETCOM, KP_A, 22, 40000, 6)
+    assert as_dicts(orient(spark, request, reply)) == [
+        oriented((KP_A, 40000), (NETCOM, 22), "internal", "client", 5),
+        oriented((KP_A, 40000), (NETCOM, 22), "internal", "server", 6)]
+
+
+def test_a_service_port_serves_even_when_the_clients_port_is_lower(spark):
+    # 3000 is lower than 8080, but 8080 is a service port and 3000 is not
+    assert as_dicts(orient(spark, flow("198.51.100.1", KP_A, 8080, 3000, 7))) == [
+        oriented((KP_A, 3000), ("198.51.100.1", 8080), "outbound", "server", 7)]
+
+
+def test_a_well_known_port_serves_before_a_service_port(spark):
+    assert as_dicts(orient(spark, flow(KP_A, "198.51.100.1", 8080, 443, 8))) == [
+        oriented((KP_A, 8080), ("198.51.100.1", 443), "outbound", "client", 8)]
+
+
+def test_between_two_unlisted_ports_the_lower_serves(spark):
+    assert as_dicts(orient(spark, flow(KP_A, "198.51.100.1", 20000, 61000, 9))) == [
+        oriented((KP_A, 20000), ("198.51.100.1", 61000), "inbound", "server", 9)]
+
+
+def test_equal_ports_leave_the_destination_serving(spark):
+    assert as_dicts(orient(spark, flow("198.51.100.1", KP_A, 0, 0, 10))) == [
+        oriented((KP_A, 0), ("198.51.100.1", 0), "inbound", "client", 10)]
 
 
 def test_flow_touching_no_monitored_range_is_dropped(spark):

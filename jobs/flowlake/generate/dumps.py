@@ -11,6 +11,16 @@ behave like miners (stratum sessions day and night, a node's many peers); decoys
 without mining (a pool's web site, one peer, a web server on a p2p port). The ground truth,
 computed from the generated records themselves, goes to `<raw_uri>/../ground_truth/`.
 Days are generated in parallel worker processes, all columns at once with numpy and pyarrow.
+
+Besides the world's traffic, each day holds the traps real networks set for a naive rule:
+- a sampled border link: part of the traffic to China crosses a router that exports 1 flow
+  in BORDER_SAMPLING as sFlow (in the GoFlow2 dump, nanosecond times, its sampling rate on
+  every record); each record it exports stands for BORDER_SAMPLING flows of its size;
+- crawlers on rented servers fetching from a monitored web server, seen only as the server's
+  replies (an exporter on the uplink), which are bigger than any request;
+- shared CDN addresses that passive DNS names with several unrelated sites at once (a mining
+  pool, a foreign news site, a shop), which ordinary hosts reach over HTTPS.
+The truth says what each of them is, from what was drawn, not from any rule of silver's.
 """
 
 from __future__ import annotations
@@ -43,7 +53,16 @@ GOFLOW2_SHARE = 0.3  # of each day's records; the rest are nfdump's
 REPLY_SHARE = 0.05  # outbound flows that the exporter also reports in reverse
 SCANNER_SHARE = 0.02  # inbound probes from scanners, on top of each day's flows
 TRANSIT_SHARE = 0.01  # records between two outside addresses, which silver must drop
+SERVED_KINDS = ("scanner", "crawler")  # conversations remote hosts started toward monitored ones
+CRAWLER_SHARE = 0.02  # crawlers' fetches from the monitored web server, on top of each day's flows
+SHARED_SHARE = 0.01  # ordinary hosts' HTTPS to shared CDN addresses, on top of each day's flows
+BORDER_SHARE = 0.5  # of the flows to Chinese services, those crossing the sampled border link
+BORDER_SAMPLING = 10  # the border link exports 1 flow in this many
 SCANNER_PREFIX, TRANSIT_PREFIX = "193.32.160.0/24", "203.0.113.0/24"
+CRAWLER_PREFIX = "104.131.0.0/16"  # a hosting provider's rented servers
+# Cloudflare addresses that each serve unrelated sites at once: a mining pool, a foreign news
+# site and a small shop, all named by passive DNS in the same hours.
+SHARED_PREFIX, SHARED_NAMES = "104.28.0.0/16", ("supportxmr.com", "bangkokpost.com", "shop-{i}.example")
 SCANNED_PORTS = np.array([22, 23, 445, 3389])
 HOSTS_PER_RANGE = 24
 IPS_PER_PREFIX = 6
@@ -155,8 +174,9 @@ def _human_times(rng, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _records(rng, times: tuple[np.ndarray, np.ndarray], *, src_ip, range_name, dst_ip, dst_port, kind, name,
-             category, detail="", domain="", protocol=6) -> dict:
-    """A block of records, one per start time; a scalar column is the same for every record."""
+             category, detail="", domain="", protocol=6, src_port=None) -> dict:
+    """A block of records, one per start time; a scalar column is the same for every record, and
+    source ports are ephemeral ones unless given."""
     start_ms, duration_ms = times
     k = len(start_ms)
 
@@ -164,7 +184,8 @@ def _records(rng, times: tuple[np.ndarray, np.ndarray], *, src_ip, range_name, d
         return value if isinstance(value, np.ndarray) else np.full(k, value, dtype=object if isinstance(value, str) else None)
 
     return {"src_ip": column(src_ip), "range_name": column(range_name), "dst_ip": column(dst_ip),
-            "src_port": rng.integers(32768, 61000, size=k), "dst_port": column(dst_port),
+            "src_port": rng.integers(32768, 61000, size=k) if src_port is None else column(src_port),
+            "dst_port": column(dst_port),
             "protocol": column(protocol), "kind": column(kind), "name": column(name), "category": column(category),
             "detail": column(detail), "domain": column(domain), "start_ms": np.asarray(start_ms, dtype=np.int64),
             "duration_ms": np.asarray(duration_ms, dtype=np.int64)}
@@ -180,6 +201,47 @@ def _scanner_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
                     dst_ip=np.array([h[1] for h in hosts], dtype=object)[host_index],
                     dst_port=SCANNED_PORTS[rng.integers(0, 4, size=k)], kind="scanner", name="scanner",
                     category="other")
+
+
+def _crawler_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """A monitored host's web server answering crawlers, as the server's reply records only.
+
+    An exporter on the uplink sees the replies, which are bigger than the requests: a rule
+    that takes the bigger record's source as the initiator calls them the host's own use of
+    rented servers (anonymity)."""
+    k = int(n * CRAWLER_SHARE)
+    crawlers = np.array(_ips([CRAWLER_PREFIX], 8, "crawler"), dtype=object)
+    range_name, server = hosts[0]
+    return _records(rng, _human_times(rng, k), src_ip=server, range_name=range_name,
+                    dst_ip=crawlers[rng.integers(0, len(crawlers), size=k)], src_port=443,
+                    dst_port=rng.integers(32768, 61000, size=k), kind="crawler", name="crawler", category="served")
+
+
+def shared_addresses() -> list[tuple[str, tuple[str, ...]]]:
+    """(address, the names passive DNS gives it) for the shared CDN addresses."""
+    return [(ip, tuple(name.format(i=i) for name in SHARED_NAMES))
+            for i, ip in enumerate(_ips([SHARED_PREFIX], 3, "shared"))]
+
+
+def _shared_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Ordinary hosts' HTTPS to shared CDN addresses: no name can say which site they used."""
+    k = int(n * SHARED_SHARE)
+    addresses = np.array([ip for ip, _ in shared_addresses()], dtype=object)
+    range_name, src_ip = _ordinary_hosts(rng, hosts, k)
+    return _records(rng, _human_times(rng, k), src_ip=src_ip, range_name=range_name,
+                    dst_ip=addresses[rng.integers(0, len(addresses), size=k)], dst_port=443, kind="shared",
+                    name="cloudflare", category="other")
+
+
+def _border_link(rng, columns: dict) -> dict:
+    """`columns` with `link` and `weight`: part of the traffic to China crosses the sampled border
+    link, which exports one flow in BORDER_SAMPLING, each exported record standing for that many."""
+    crosses = (columns["category"] == "chinese_services") & (rng.random(len(columns["category"])) < BORDER_SHARE)
+    kept = ~crosses | (rng.random(len(crosses)) < 1 / BORDER_SAMPLING)
+    columns = {key: values[kept] for key, values in columns.items()}
+    crosses = crosses[kept]
+    return {**columns, "link": np.where(crosses, "border", "").astype(object),
+            "weight": np.where(crosses, BORDER_SAMPLING, 1)}
 
 
 def _transit_records(rng, ip_table, n: int) -> dict:
@@ -305,7 +367,8 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], l
                        category=np.array([d.category for d in destinations], dtype=object)[choice],
                        detail=np.array([d.detail for d in destinations], dtype=object)[choice],
                        domain=np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice]),
-              _scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n)]
+              _scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n),
+              _crawler_records(rng, hosts, n), _shared_records(rng, hosts, n)]
     mining = []
     for plan_m in miners(config):
         if plan.progress < plan_m["starts_at"]:
@@ -320,11 +383,12 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], l
     decoys = [decoy(rng, hosts) for decoy in (_pool_site_decoy_records, _one_off_peer_decoy_records,
                                               _dev_server_decoy_records)]
     contacts = [fact for block in decoys for fact in crypto_facts(block)]
-    columns = {key: np.concatenate([block[key] for block in blocks + decoys]) for key in blocks[0]}
+    columns = _border_link(rng, {key: np.concatenate([block[key] for block in blocks + decoys]) for key in blocks[0]})
     start_ms, duration_ms = columns.pop("start_ms"), columns.pop("duration_ms")
     day_start = datetime.combine(plan.day, time(), tzinfo=timezone.utc)
     ts = np.datetime64(day_start.replace(tzinfo=None), "ms") + start_ms.astype("timedelta64[ms]")
-    is_bulk = np.isin(columns["category"], ["streaming", "gaming"])
+    # Video, games and a web server's answers to crawlers move the most bytes.
+    is_bulk = np.isin(columns["category"], ["streaming", "gaming", "served"])
     size = rng.lognormal(mean=np.where(is_bulk, 12.0, 9.0), sigma=1.0).astype(np.int64) + 60
     columns.update(ts=ts, ts_end=ts + duration_ms.astype("timedelta64[ms]"), bytes=size,
                    packets=size // 900 + 1)
@@ -359,12 +423,28 @@ def nfdump_csv(records: pa.Table, zone: str, day: date) -> bytes:
     return body + trailer.encode()
 
 
-def goflow2_json(records: pa.Table) -> bytes:
-    ns = lambda col: pc.cast(pc.multiply(pc.cast(records[col], pa.int64()), 1_000_000), pa.int64())
+def _nanosecond_stamps(rng, n: int) -> np.ndarray:
+    """Nanoseconds below the millisecond for each GoFlow2 record: GoFlow2 stamps flows with
+    its receive clock to the nanosecond (1499990400123456789), finer than the tables keep.
+    Below the millisecond, so the truth (drawn in milliseconds) is unchanged by them."""
+    return rng.integers(0, 1_000_000, size=n)
+
+
+def goflow2_json(records: pa.Table, sub_ms_nanos: np.ndarray) -> bytes:
+    """GoFlow2's JSON lines: IPFIX from the core router, sFlow from the sampled border link.
+
+    sFlow records carry the collector's receive time as both start and end, and the link's
+    sampling rate; IPFIX ones the flow's own times and rate 0 (not said).
+    """
+    border = pc.equal(records["link"], "border")
+    ns = lambda col: pc.add(pc.multiply(pc.cast(records[col], pa.int64()), 1_000_000), pa.array(sub_ms_nanos))
+    received = ns("ts")
     table = pa.table({
-        "type": pa.array(["IPFIX"] * records.num_rows), "sampling_rate": pa.array([0] * records.num_rows),
-        "sampler_address": pa.array(["192.0.2.10"] * records.num_rows),
-        "time_flow_start_ns": ns("ts"), "time_flow_end_ns": ns("ts_end"),
+        "type": pc.if_else(border, "SFLOW_5", "IPFIX"),
+        "sampling_rate": pc.if_else(border, BORDER_SAMPLING, 0),
+        "sampler_address": pc.if_else(border, "192.0.2.20", "192.0.2.10"),
+        "time_received_ns": pc.if_else(border, received, ns("ts_end")),
+        "time_flow_start_ns": received, "time_flow_end_ns": pc.if_else(border, received, ns("ts_end")),
         "bytes": records["bytes"], "packets": records["packets"],
         "src_addr": records["src_ip"], "dst_addr": records["dst_ip"], "etype": pa.array(["IPv4"] * records.num_rows),
         "proto": pc.if_else(pc.equal(records["protocol"], 6), "TCP", "UDP"),
@@ -379,17 +459,20 @@ def goflow2_json(records: pa.Table) -> bytes:
 def pdns_cof(records: pa.Table, day: date) -> bytes:
     pairs = records.select(["domain", "dst_ip"]).filter(pc.not_equal(records["domain"], "")).group_by(
         ["domain", "dst_ip"]).aggregate([([], "count_all")])
+    named = list(zip(*(pairs[k].to_pylist() for k in ("domain", "dst_ip", "count_all"))))
+    named += [(name, ip, 1) for ip, names in shared_addresses() for name in names]
     first = int(datetime.combine(day, time(), tzinfo=timezone.utc).timestamp())
     lines = [json.dumps({"rrname": f"www.{d}.", "rrtype": "A", "rdata": ip, "time_first": first,
-                         "time_last": first + 86399, "count": c})
-             for d, ip, c in zip(*(pairs[k].to_pylist() for k in ("domain", "dst_ip", "count_all")))]
+                         "time_last": first + 86399, "count": c}) for d, ip, c in named]
     return ("\n".join(sorted(lines)) + "\n").encode()
 
 
 def _write_day(args) -> dict:
     plan, config = args
     records, mining, contacts = _day_records(plan, config)
-    goflow = np.random.default_rng(plan.seed + 1).random(records.num_rows) < GOFLOW2_SHARE
+    # The border link's sFlow reaches the same GoFlow2 collector as the core router's IPFIX.
+    goflow = ((np.random.default_rng(plan.seed + 1).random(records.num_rows) < GOFLOW2_SHARE)
+              | (records["link"].to_numpy(zero_copy_only=False) == "border"))
     replies = np.random.default_rng(plan.seed + 2).random(records.num_rows) < REPLY_SHARE
     nfdump_part = records.filter(pa.array(~goflow))
     reversed_part = nfdump_part.filter(pa.array(replies[~goflow])).rename_columns(
@@ -401,14 +484,16 @@ def _write_day(args) -> dict:
     stamp = plan.day.isoformat()
     objects = {
         f"{NFDUMP_PREFIX}{stamp}.csv.gz": nfdump_csv(nfdump_records, zone, plan.day),
-        f"{GOFLOW2_PREFIX}{stamp}.json.gz": goflow2_json(records.filter(pa.array(goflow))),
+        f"{GOFLOW2_PREFIX}{stamp}.json.gz": goflow2_json(
+            records.filter(pa.array(goflow)), _nanosecond_stamps(np.random.default_rng(plan.seed + 3), int(goflow.sum()))),
         f"{DNS_PREFIX}{stamp}.json.gz": pdns_cof(records, plan.day),
     }
     for key, body in objects.items():
         write_object(f"{config.raw_uri}/{key}", gzip.compress(body, compresslevel=1), config.s3, client)
     monitored = pc.not_equal(records["kind"], "transit")
-    truth = records.filter(monitored).group_by(["range_name", "kind", "name", "category", "detail"]).aggregate(
-        [("bytes", "sum"), ([], "count_all")])
+    estimated = records.append_column("estimated_bytes", pc.multiply(records["bytes"], records["weight"]))
+    truth = estimated.filter(monitored).group_by(["range_name", "kind", "name", "category", "detail", "link"]).aggregate(
+        [("estimated_bytes", "sum"), ("weight", "sum"), ([], "count_all")])
     transit_replies = pc.sum(pc.equal(reversed_part["kind"], "transit")).as_py() or 0
     transit = pc.sum(pc.invert(monitored)).as_py() or 0
     return {"day": stamp, "flows": records.num_rows - transit, "records": nfdump_records.num_rows + int(goflow.sum()),
@@ -421,14 +506,22 @@ def _write_day(args) -> dict:
 def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
     """What later layers must recover, summed from the per-day records."""
     monthly: dict = {}
+    served: dict = {}
     countries: dict = {}
+    coverage = {"estimated_bytes": 0, "ambiguous_bytes": 0}
     for d in days:
         month = d["day"][:7]
         for g in d["groups"]:
-            cell = monthly.setdefault(g["range_name"], {}).setdefault(month, {})
-            cat = cell.setdefault(g["category"], {"flows": 0, "bytes": 0})
-            cat["flows"] += g["count_all"]
-            cat["bytes"] += g["bytes_sum"]
+            # Scanners and crawlers started their conversations: served, not the hosts' own use.
+            if g["kind"] in SERVED_KINDS:
+                cell = served.setdefault(g["range_name"], {"flows": 0, "bytes": 0})
+            else:
+                cell = monthly.setdefault(g["range_name"], {}).setdefault(month, {}).setdefault(
+                    g["category"], {"flows": 0, "bytes": 0})
+            cell["flows"] += g["weight_sum"]
+            cell["bytes"] += g["estimated_bytes_sum"]
+            coverage["estimated_bytes"] += g["estimated_bytes_sum"] if g["link"] == "border" else 0
+            coverage["ambiguous_bytes"] += g["estimated_bytes_sum"] if g["kind"] == "shared" else 0
             if g["kind"] == "overseas":
                 countries.setdefault(g["name"], {}).setdefault(g["detail"], 0)
                 countries[g["name"]][g["detail"]] += g["count_all"]
@@ -468,6 +561,8 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "flows_by_day": {d["day"]: d["flows"] for d in days},
         "records_by_day": {d["day"]: d["records"] for d in days},
         "monthly_by_range_and_category": monthly,
+        "served_by_range": served,
+        "coverage": coverage,
         "crossover_month": crossover,
         "overseas_countries": {c: v for c, v in sorted(countries.items())},
         "miners": [{**m, "pools": sorted(m["pools"]), "peers": sorted(m["peers"])} for m in miners_truth.values()],

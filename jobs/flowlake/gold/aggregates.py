@@ -1,6 +1,15 @@
-"""Gold aggregates: pure functions from silver rows to the five gold tables.
+"""Gold aggregates: pure functions from silver rows to the gold tables.
 
-- `service_usage_daily`: per day, range, service and category: flows, bytes, packets, hosts.
+Every figure counts silver's sampling estimates (`flows`, `bytes`, `packets`: a record of a
+1:N sampled exporter stands for N flows), and usage, category and country figures count only
+what the monitored hosts started (`direction` outbound or internal, see `started_inside`);
+what remote hosts started toward them is `served_daily`, apart.
+
+- `service_usage_daily`: per day, range, service and category: flows, bytes, packets, hosts,
+  and how many of the bytes are estimated from sampling or rest on an ambiguous name
+  (`estimated_bytes`, `ambiguous_bytes`: the reports' coverage figures).
+- `served_daily`: per day, range, monitored host, its serving port and protocol, and the
+  remote country: the flows, bytes and distinct remote addresses that reached it.
 - `country_activity_daily`: per day, range and country: flows, bytes, remote addresses, hosts,
   local-resource flows and domains. A local resource counts for the country it belongs to
   (its ccTLD or the catalog's word), any other flow for the country of its remote address.
@@ -26,11 +35,29 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from flowlake.silver.classify import ambiguous_name
+from flowlake.silver.sampling import sampled
+
+
+def started_inside(silver: DataFrame) -> DataFrame:
+    """The rows the monitored hosts started: their use of services, categories and countries."""
+    return silver.where(F.col("direction") != "inbound")
+
 
 def service_usage_daily(silver: DataFrame) -> DataFrame:
-    return (silver.groupBy("day", "range_name", "service", "category")
-            .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"),
-                 F.countDistinct("internal_ip").alias("hosts")))
+    return (started_inside(silver).groupBy("day", "range_name", "service", "category")
+            .agg(F.sum("flows").alias("flows"), F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"),
+                 F.countDistinct("internal_ip").alias("hosts"),
+                 F.coalesce(F.sum(F.when(sampled(), F.col("bytes"))), F.lit(0))
+                 .alias("estimated_bytes"),
+                 F.coalesce(F.sum(F.when(ambiguous_name(), F.col("bytes"))), F.lit(0)).alias("ambiguous_bytes")))
+
+
+def served_daily(silver: DataFrame) -> DataFrame:
+    return (silver.where(F.col("direction") == "inbound")
+            .groupBy("day", "range_name", "internal_ip", "internal_port", "protocol", "remote_country")
+            .agg(F.sum("flows").alias("flows"), F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"),
+                 F.countDistinct("remote_ip").alias("remote_ips")))
 
 
 def activity_country():
@@ -40,11 +67,11 @@ def activity_country():
 
 def country_activity_daily(silver: DataFrame) -> DataFrame:
     local = F.col("local_resource_kind").isNotNull()
-    return (silver.withColumn("country", activity_country()).where("country IS NOT NULL")
+    return (started_inside(silver).withColumn("country", activity_country()).where("country IS NOT NULL")
             .groupBy("day", "range_name", "country")
-            .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes"),
+            .agg(F.sum("flows").alias("flows"), F.sum("bytes").alias("bytes"),
                  F.countDistinct("remote_ip").alias("remote_ips"),
-                 F.count(F.when(local, 1)).alias("local_resource_flows"),
+                 F.coalesce(F.sum(F.when(local, F.col("flows"))), F.lit(0)).alias("local_resource_flows"),
                  F.countDistinct(F.when(local, F.col("local_resource_domain"))).alias("local_resource_domains"),
                  F.countDistinct("internal_ip").alias("hosts")))
 
@@ -77,7 +104,7 @@ def mining_days(silver: DataFrame, rule: MiningRule) -> DataFrame:
     remote addresses on the coin's p2p port. A host mines when pool_hours >= min_pool_hours
     or p2p_peers >= min_p2p_peers.
     """
-    started = silver.where("crypto_coin IS NOT NULL AND direction <> 'inbound'")
+    started = started_inside(silver).where("crypto_coin IS NOT NULL")
     role = F.col("crypto_role")
     end = F.greatest(F.col("ts"), F.coalesce(F.col("ts_end"), F.col("ts")))
     open_hours = F.when(role == "pool", F.sequence(_hour_of_day(F.col("ts")), _hour_of_day(end)))
@@ -108,7 +135,7 @@ def crypto_activity_daily(silver: DataFrame, rule: MiningRule) -> DataFrame:
     """
     return (_crypto_flows(silver, rule).where("evidence IS NOT NULL")
             .groupBy(*MINING_KEYS, F.col("crypto_role").alias("role"))
-            .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes"),
+            .agg(F.sum("flows").alias("flows"), F.sum("bytes").alias("bytes"),
                  F.countDistinct("remote_ip").alias("peers"), F.max("pool_hours").alias("pool_hours"),
                  F.max("p2p_peers").alias("p2p_peers"), F.max("evidence").alias("evidence"))
             .withColumn("flows_per_hour", F.round(F.col("flows") / F.lit(24.0), 3))
@@ -121,7 +148,7 @@ def crypto_contacts_daily(silver: DataFrame, rule: MiningRule) -> DataFrame:
     mine that coin that day: flows, bytes and distinct remote addresses."""
     return (_crypto_flows(silver, rule).where("evidence IS NULL")
             .groupBy(*MINING_KEYS, F.col("crypto_role").alias("kind"))
-            .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes"),
+            .agg(F.sum("flows").alias("flows"), F.sum("bytes").alias("bytes"),
                  F.countDistinct("remote_ip").alias("remote_ips")))
 
 
@@ -154,13 +181,13 @@ def overseas_presence(silver: DataFrame, period_start: date, period_end: date, r
               .where(~F.col("service").isin(*excluded_services))
               .withColumn("country", activity_country()).where("country IS NOT NULL"))
     per_country = period.groupBy("country").agg(
-        F.sum("bytes").alias("bytes"), F.count(F.lit(1)).alias("flows"), F.countDistinct("internal_ip").alias("hosts"),
+        F.sum("bytes").alias("bytes"), F.sum("flows").alias("flows"), F.countDistinct("internal_ip").alias("hosts"),
         F.countDistinct(F.when(F.col("local_resource_country") == F.col("country"), F.col("local_resource_domain")))
         .alias("local_domains"))
     everywhere = Window.partitionBy()
     ratio = sum(F.col(m) / F.avg(m).over(everywhere) for m in ("bytes", "flows", "hosts")) / 3
     top_domains = (period.where("local_resource_domain IS NOT NULL AND local_resource_country = country")
-                   .groupBy("country", "local_resource_domain").agg(F.count(F.lit(1)).alias("n"))
+                   .groupBy("country", "local_resource_domain").agg(F.sum("flows").alias("n"))
                    .withColumn("rank", F.row_number().over(
                        Window.partitionBy("country").orderBy(F.col("n").desc(), "local_resource_domain")))
                    .where(F.col("rank") <= rule.evidence_domains)

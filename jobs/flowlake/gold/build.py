@@ -1,4 +1,4 @@
-"""Gold: the five aggregate tables the reports and analysts read, refreshed per changed day.
+"""Gold: the aggregate tables the reports and analysts read, refreshed per changed day.
 
 Run it with `flowlake run --config C --stages gold` (after silver), or as a Spark application:
 `spark-submit $(flowlake submit-args --config C) jobs/flowlake/gold/build.py --config C`.
@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from flowlake.config import Config
 from flowlake.gold.aggregates import (
     MiningRule, PresenceRule, country_activity_daily, crypto_activity_daily, crypto_contacts_daily, overseas_presence,
-    presence_changes, service_usage_daily,
+    presence_changes, served_daily, service_usage_daily,
 )
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
@@ -35,7 +35,8 @@ from flowlake.tables import (
     table_version,
 )
 
-DAILY_TABLES = ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "crypto_contacts_daily")
+DAILY_TABLES = ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "crypto_contacts_daily",
+                "served_daily")
 PRESENCE_TABLE = "overseas_presence"
 GOLD_TABLES = (*DAILY_TABLES, PRESENCE_TABLE)
 
@@ -56,7 +57,8 @@ def daily_tables(silver: DataFrame, mining: MiningRule) -> dict[str, DataFrame]:
     return {"service_usage_daily": service_usage_daily(silver),
             "country_activity_daily": country_activity_daily(silver),
             "crypto_activity_daily": crypto_activity_daily(silver, mining),
-            "crypto_contacts_daily": crypto_contacts_daily(silver, mining)}
+            "crypto_contacts_daily": crypto_contacts_daily(silver, mining),
+            "served_daily": served_daily(silver)}
 
 
 def month_bounds(day: date) -> tuple[date, date]:

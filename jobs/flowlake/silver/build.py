@@ -5,8 +5,8 @@ application: `spark-submit $(flowlake submit-args --config C) jobs/flowlake/silv
 
 Extract finds the days bronze changed since the last silver run (Delta's change data feed on
 bronze.flows and bronze.dns, from the versions silver recorded) and reads those days only.
-Transform is the chain orient -> deduplicate -> hostnames -> geography -> classify, each a pure
-function of DataFrames (flowlake.silver.*). Validate runs the silver.flows suite. Load
+Transform is the chain orient -> deduplicate -> sampling estimates -> passive-DNS names ->
+geography -> classify, each a pure function of DataFrames (flowlake.silver.*). Validate runs the silver.flows suite. Load
 replaces exactly those days of silver.flows in one Delta commit (`replaceWhere day IN ...`),
 then records the bronze versions read, the catalog version and the geo source on the table.
 A crash before that last step re-runs the same days to the same rows.
@@ -25,12 +25,15 @@ from flowlake.config import Config
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
 from flowlake.quality import check_table
-from flowlake.silver.catalog import Catalog, load_catalog
-from flowlake.silver.classify import address_profiles, classified_flows, hostname_profiles
+from flowlake.silver.catalog import UNCLASSIFIED, Catalog, load_catalog
+from flowlake.silver.classify import (
+    address_profiles, agreed_hostnames, ambiguous_name, classified_flows, hostname_profiles,
+)
 from flowlake.silver.dedup import deduplicated_flows
 from flowlake.silver.geo import address_countries, geo_version
-from flowlake.silver.hostnames import dns_by_day, flows_with_hostnames, record_days
+from flowlake.silver.hostnames import dns_by_day, flows_with_dns_names, record_days
 from flowlake.silver.orient import monitored_addresses, oriented_flows, range_prefixes
+from flowlake.silver.sampling import estimated_counts, sampled
 from flowlake.tables import (
     PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_line, table_properties,
     table_version,
@@ -43,7 +46,27 @@ SILVER_COLUMNS = [
     # beyond the contract: what gold's evidence and audits need
     "ts_end", "internal_port", "local_resource_domain", "local_resource_country", "exporter", "sampling_rate",
     "line_number",
+    # who sent the kept record, the counts before sampling estimates, how many names the address had
+    "record_from", "raw_bytes", "raw_packets", "flows", "dns_names",
 ]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of silver's bytes (estimates) rest on guesses: the coverage figures."""
+
+    bytes: int = 0
+    unclassified_bytes: int = 0
+    ambiguous_bytes: int = 0
+    estimated_bytes: int = 0
+
+    def line(self) -> str:
+        def share(part: int) -> str:
+            return f"{part / self.bytes:.1%}" if self.bytes else "-"
+
+        return (f"of {self.bytes:,} bytes: {share(self.unclassified_bytes)} unclassified, "
+                f"{share(self.ambiguous_bytes)} on ambiguous passive-DNS names, "
+                f"{share(self.estimated_bytes)} estimated from sampled exporters")
 
 
 @dataclass(frozen=True)
@@ -53,23 +76,37 @@ class SilverResult:
     unmonitored_dropped: int
     duplicates_dropped: int
     silver_rows: int
+    coverage: Coverage
 
 
-def monitored_flows(spark: SparkSession, flows: DataFrame, config: Config) -> DataFrame:
-    """Bronze flows that touch a monitored range, oriented from the inside out."""
-    return oriented_flows(flows, monitored_addresses(flows, range_prefixes(spark, config.monitored_ranges)))
+def silver_totals(silver: DataFrame) -> DataFrame:
+    """One row: silver's row count and its coverage figures, in one pass over the rows."""
+    def bytes_where(condition):
+        return F.coalesce(F.sum(F.when(condition, F.col("bytes"))), F.lit(0))
+
+    return silver.agg(F.count(F.lit(1)).alias("rows"), F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"),
+                      bytes_where(F.col("service") == UNCLASSIFIED).alias("unclassified_bytes"),
+                      bytes_where(ambiguous_name()).alias("ambiguous_bytes"),
+                      bytes_where(sampled()).alias("estimated_bytes"))
+
+
+def monitored_flows(spark: SparkSession, flows: DataFrame, config: Config, catalog: Catalog) -> DataFrame:
+    """Bronze flows that touch a monitored range, oriented by who started them."""
+    monitored = monitored_addresses(flows, range_prefixes(spark, config.monitored_ranges))
+    return oriented_flows(flows, monitored, catalog.service_ports())
 
 
 def named_flows(oriented: DataFrame, dns: DataFrame) -> DataFrame:
-    """Oriented flows deduplicated and named from passive DNS."""
-    return flows_with_hostnames(deduplicated_flows(oriented), dns_by_day(dns))
+    """Oriented flows deduplicated, scaled by their sampling rate, with their passive-DNS names."""
+    return flows_with_dns_names(estimated_counts(deduplicated_flows(oriented)), dns_by_day(dns))
 
 
 def enriched_flows(spark: SparkSession, named: DataFrame, config: Config, catalog: Catalog) -> DataFrame:
     """Named flows located and classified: silver's rows."""
     countries = address_countries(named, "remote_ip", config.silver.geo_source)
+    names = hostname_profiles(named.select(F.explode("dns_candidates").alias("hostname")), catalog.domain_rules(spark))
     return classified_flows(
-        named, hostname_profiles(named, catalog.domain_rules(spark)),
+        agreed_hostnames(named, names), names,
         address_profiles(named, catalog.prefix_rules(spark), countries),
         catalog.port_rules(spark), catalog.crypto_port_rules(spark), catalog.stratum_ports(), catalog.pool_web_ports(),
     ).select(*SILVER_COLUMNS)
@@ -92,7 +129,7 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
         stage.done(rows=len(days))
     if not days:
         progress.say("bronze has not changed since the last silver run")
-        return SilverResult(0, 0, 0, 0, 0)
+        return SilverResult(0, 0, 0, 0, 0, Coverage())
     progress.say(f"{len(days)} days to rebuild, {min(days)} .. {max(days)}")
 
     with progress.stage("transform") as stage:
@@ -102,7 +139,7 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
                if "dns" in versions else spark.createDataFrame([], "rdata string, rrname string, rrtype string, "
                                                                    "time_first timestamp, time_last timestamp"))
         bronze_rows = flows.count()
-        oriented = monitored_flows(spark, flows, config)
+        oriented = monitored_flows(spark, flows, config, catalog)
         oriented_rows = oriented.count()
         # The enrichment reads the named flows four times (hostname profiles, address profiles,
         # countries, the flows themselves): kept, so deduplication and the DNS join run once,
@@ -110,7 +147,8 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
         # and orients bronze once more, which costs less than keeping a third copy of the flows.
         named = named_flows(oriented, dns).persist(StorageLevel.MEMORY_AND_DISK)
         silver = enriched_flows(spark, named, config, catalog).persist(StorageLevel.MEMORY_AND_DISK)
-        silver_rows = silver.count()
+        totals = silver_totals(silver).first().asDict()
+        silver_rows = totals.pop("rows")
         stage.done(rows=bronze_rows)
 
     try:
@@ -132,7 +170,8 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
         silver.unpersist()
         named.unpersist()
     return SilverResult(days=len(days), bronze_flows=bronze_rows, unmonitored_dropped=bronze_rows - oriented_rows,
-                        duplicates_dropped=oriented_rows - silver_rows, silver_rows=silver_rows)
+                        duplicates_dropped=oriented_rows - silver_rows, silver_rows=silver_rows,
+                        coverage=Coverage(**totals))
 
 
 def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> list[str]:
@@ -141,6 +180,7 @@ def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> 
     return [f"silver: {result.days} days rebuilt from {result.bronze_flows:,} bronze flows: "
             f"{result.unmonitored_dropped:,} touched no monitored range, {result.duplicates_dropped:,} duplicates",
             table_line(spark, path, "silver.flows"),
+            f"  coverage of the days rebuilt, {result.coverage.line()}",
             f"  catalog {properties.get(PROPERTY_PREFIX + 'catalog_version')}, "
             f"geo {properties.get(PROPERTY_PREFIX + 'geo_version')}"]
 

@@ -84,6 +84,14 @@ class Catalog:
     def stratum_ports(self) -> list[int]:
         return list(self.raw["crypto"]["stratum_ports"])
 
+    def service_ports(self) -> list[int]:
+        """Ports that say their side serves (orientation): the port rules', the coins' and the
+        stratum ports, and the registered server ports listed as `server_ports`."""
+        coins = self.raw["crypto"]["coins"].values()
+        return sorted({p["port"] for p in self.raw["ports"]} | set(self.stratum_ports())
+                      | {port for spec in coins for key in ("p2p_ports", "rpc_ports") for port in spec[key]}
+                      | set(self.raw.get("server_ports", [])))
+
     def pool_web_ports(self) -> list[int]:
         """Ports on which a pool's hostname is its web site, not a stratum endpoint."""
         return list(self.raw["crypto"]["pool_web_ports"])

@@ -1,8 +1,9 @@
 """Classification: what each remote endpoint is, by the catalog's rules in priority order.
 
 Rules are resolved once per distinct hostname (`hostname_profiles`) and once per distinct
-remote address (`address_profiles`), never once per flow; `classified_flows` joins the two
-profiles back and applies the priorities:
+remote address (`address_profiles`), never once per flow; `agreed_hostnames` decides, once per
+distinct set of passive-DNS candidates, which name (if any) a flow is classified by;
+`classified_flows` joins the profiles back and applies the priorities:
 
 1. service and category: domain suffix of the hostname, else the address's longest prefix,
    else the remote port and protocol, else `unclassified`/`other`;
@@ -16,7 +17,7 @@ profiles back and applies the priorities:
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from flowlake.silver.addresses import longest_prefix_match
@@ -56,6 +57,33 @@ def hostname_profiles(hostnames: DataFrame, domain_rules: DataFrame) -> DataFram
     return (profiles.withColumn("local_resource_country",
                                 F.when(F.col("local_resource_kind").isNotNull(), F.coalesce("_listed_country", cc_tld)))
             .drop("_listed_country"))
+
+
+def agreed_hostnames(flows: DataFrame, profiles: DataFrame) -> DataFrame:
+    """`flows` plus `hostname`: the name it is classified by, or null where there is none.
+
+    A flow whose remote address had one name at the time takes it. A shared address with
+    several (`dns_candidates`) names the flow only when every candidate has the same profile
+    (service, category, pool, local resource): then the first candidate stands for them all.
+    Otherwise the name says nothing (a CDN edge that passive DNS also saw serving a mining pool
+    is not a pool), the hostname is null, and the address, ASN or port classify the flow;
+    `dns_names` > 1 with a null hostname marks it as ambiguous.
+    """
+    facts = [c for c in profiles.columns if c != "hostname"]
+    sets = flows.select("dns_candidates").where(F.size("dns_candidates") > 1).distinct()
+    members = sets.select("dns_candidates", F.explode("dns_candidates").alias("hostname"))
+    verdicts = (members.join(profiles, "hostname", "left")
+                .groupBy("dns_candidates").agg(F.count_distinct(F.struct(*facts)).alias("_profiles"))
+                .where("_profiles = 1").select("dns_candidates", F.lit(True).alias("_agreed")))
+    single = F.size("dns_candidates") == 1
+    return (flows.join(F.broadcast(verdicts), "dns_candidates", "left")
+            .withColumn("hostname", F.when(single | F.col("_agreed"), F.element_at("dns_candidates", 1)))
+            .drop("_agreed"))
+
+
+def ambiguous_name() -> Column:
+    """A classified flow whose address had several names that disagree: it had no name to go by."""
+    return (F.col("dns_names") > 1) & F.col("hostname").isNull()
 
 
 def address_profiles(addresses: DataFrame, prefix_rules: DataFrame, countries: DataFrame) -> DataFrame:

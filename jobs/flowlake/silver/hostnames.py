@@ -1,16 +1,20 @@
-"""Hostnames: the name a flow's remote address had at the flow's time, from passive DNS.
+"""Hostnames: the names a flow's remote address had at the flow's time, from passive DNS.
 
 A DNS record (rrname -> rdata, seen from time_first to time_last) names a flow's remote
-address when rdata is that address and time_first <= ts <= time_last. Where several do, the
-most specific wins (the narrowest validity window), then the most recent (latest time_first),
-then the first name in order, so the choice is repeatable. Records are spread over the days
-they cover, so the join is on (address, day) and never compares a flow with a record from
-another month.
+address when rdata is that address and time_first <= ts <= time_last. A shared address (a CDN
+edge, a shared web host) has several such names at once, and nothing in the flow says which
+one it served: `flows_with_dns_names` keeps them all, as `dns_candidates`, and their number,
+`dns_names`. Which of them names the flow is decided by classification
+(`flowlake.silver.classify.agreed_hostnames`): one only when every candidate means the same.
+The candidates are ordered most specific first (the narrowest validity window), then the most
+recent (latest time_first), then by name, so any choice among them is repeatable. Records are
+spread over the days they cover, so the join is on (address, day) and never compares a flow
+with a record from another month.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 ADDRESS_TYPES = ("A", "AAAA")
@@ -31,14 +35,19 @@ def dns_by_day(dns: DataFrame) -> DataFrame:
                     record_days().alias("day")))
 
 
-def flows_with_hostnames(flows: DataFrame, dns_days: DataFrame) -> DataFrame:
-    """`flows` plus `hostname` (null where no record names the remote address at that time)."""
+def flows_with_dns_names(flows: DataFrame, dns_days: DataFrame) -> DataFrame:
+    """`flows` plus `dns_candidates` (the names valid for the remote address at the flow's time,
+    in preference order; null where none is) and `dns_names` (how many, 0 where none)."""
     flow_id = ("source_object", "line_number")
     candidates = (flows.select(*flow_id, "remote_ip", "day", "ts")
                   .join(dns_days, ["remote_ip", "day"])
                   .where(F.col("ts").between(F.col("time_first"), F.col("time_last"))))
-    best = Window.partitionBy(*flow_id).orderBy(
-        (F.unix_micros("time_last") - F.unix_micros("time_first")).asc(), F.col("time_first").desc(), "rrname")
-    names = (candidates.withColumn("_rank", F.row_number().over(best)).where("_rank = 1")
-             .select(*flow_id, F.col("rrname").alias("hostname")))
-    return flows.join(names, list(flow_id), "left")
+    preference = F.struct((F.unix_micros("time_last") - F.unix_micros("time_first")).alias("width"),
+                          (-F.unix_micros("time_first")).alias("recent"), F.col("rrname"))
+    # A hash aggregate, not a window: a name seen in two records of the address counts once.
+    names = candidates.groupBy(*flow_id).agg(
+        F.array_distinct(F.transform(F.array_sort(F.collect_list(preference)), lambda x: x["rrname"]))
+        .alias("dns_candidates"))
+    return (flows.join(names, list(flow_id), "left")
+            # size(null) is -1 or null depending on the session's ANSI setting: say 0 ourselves.
+            .withColumn("dns_names", F.when(F.col("dns_candidates").isNull(), 0).otherwise(F.size("dns_candidates"))))

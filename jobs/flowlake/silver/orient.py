@@ -1,20 +1,38 @@
-"""Orientation: which side of a flow is inside a monitored range, and which way it went.
+"""Orientation: which side of a conversation serves, which side is inside, and who started it.
 
 `monitored_addresses` finds, among a DataFrame's distinct addresses, those inside a monitored
 range (longest prefix wins). `oriented_flows` gives each flow its `range_name`,
-`internal_ip`/`internal_port`, `remote_ip`/`remote_port` and `direction`: outbound (the source
-is inside), inbound (only the destination is inside) or internal (both are). Flows touching
-no monitored range are dropped here.
+`internal_ip`/`internal_port`, `remote_ip`/`remote_port`, `direction` and `record_from`.
+
+Who started a conversation is decided from who serves it, never from which record is bigger
+(a monitored web server's replies to a crawler are bigger than the crawler's requests, and an
+exporter that sees only one direction reports the replies alone). The serving side is the one
+whose port ranks first (`server_is_source`):
+
+1. a well-known port (1-1023),
+2. a service port: the catalog's service, crypto and stratum ports and its registered server
+   ports (`Catalog.service_ports()`),
+3. the lower port,
+4. on a tie (both ports equal, or portless protocols such as ICMP) the record's destination,
+   as exporters write the sender of a request as its source.
+
+The other side is the client, who started it: `outbound` when the client is inside and the
+server outside, `inbound` when a remote client reached a monitored server, `internal` when both
+are inside. The internal side is the client, except for `inbound`. `record_from` says whose
+packets the record counted: `client` (the request direction) or `server` (the replies).
+Flows touching no monitored range are dropped here.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from flowlake.config import MonitoredRange
 from flowlake.silver.addresses import longest_prefix_match, prefix_table
+
+WELL_KNOWN_PORTS = (1, 1023)
 
 
 def range_prefixes(spark: SparkSession, ranges: tuple[MonitoredRange, ...]) -> DataFrame:
@@ -28,23 +46,43 @@ def monitored_addresses(flows: DataFrame, prefixes: DataFrame) -> DataFrame:
     return longest_prefix_match(addresses, "ip", prefixes).where("range_name IS NOT NULL")
 
 
-def oriented_flows(flows: DataFrame, monitored: DataFrame) -> DataFrame:
-    """Flows with at least one side in `monitored`, oriented from the inside out."""
+def _port_rank(port: Column, service_ports: list[int]) -> Column:
+    """0 for a well-known port, 1 for a service port, 2 for any other: lower serves."""
+    low, high = WELL_KNOWN_PORTS
+    return (F.when(port.between(low, high), 0)
+            .when(port.isin(*service_ports) if service_ports else F.lit(False), 1).otherwise(2))
+
+
+def server_is_source(service_ports: list[int]) -> Column:
+    """Whether a record's source is the side that serves (see the module docstring)."""
+    src_rank = _port_rank(F.col("src_port"), service_ports)
+    dst_rank = _port_rank(F.col("dst_port"), service_ports)
+    return F.coalesce((src_rank < dst_rank) | ((src_rank == dst_rank) & (F.col("src_port") < F.col("dst_port"))),
+                      F.lit(False))
+
+
+def oriented_flows(flows: DataFrame, monitored: DataFrame, service_ports: list[int]) -> DataFrame:
+    """Flows with at least one side in `monitored`, oriented by who started them."""
     # Monitored hosts are few: both lookups are broadcast hash joins.
     src = F.broadcast(monitored.select(F.col("ip").alias("src_ip"), F.col("range_name").alias("_src_range")))
     dst = F.broadcast(monitored.select(F.col("ip").alias("dst_ip"), F.col("range_name").alias("_dst_range")))
-    joined = flows.join(src, "src_ip", "left").join(dst, "dst_ip", "left")
-    src_inside = F.col("_src_range").isNotNull()
-    dst_inside = F.col("_dst_range").isNotNull()
-    direction = (F.when(src_inside & dst_inside, "internal").when(src_inside, "outbound")
-                 .when(dst_inside, "inbound"))
-    inbound = direction == "inbound"
+    joined = (flows.join(src, "src_ip", "left").join(dst, "dst_ip", "left")
+              .withColumn("_src_serves", server_is_source(service_ports)))
+    src_inside, dst_inside = F.col("_src_range").isNotNull(), F.col("_dst_range").isNotNull()
+    client_inside = F.when(F.col("_src_serves"), dst_inside).otherwise(src_inside)
+    server_inside = F.when(F.col("_src_serves"), src_inside).otherwise(dst_inside)
+    direction = (F.when(client_inside & server_inside, "internal").when(client_inside, "outbound")
+                 .when(server_inside, "inbound"))
     oriented = joined.withColumn("direction", direction).where("direction IS NOT NULL")
+    # The internal side is the client, but for inbound conversations, where it is the server.
+    internal_is_source = (F.col("direction") == "inbound") == F.col("_src_serves")
     other = [c for c in flows.columns if c not in ("src_ip", "dst_ip", "src_port", "dst_port")]
+
+    def side(if_source: str, if_destination: str, name: str) -> Column:
+        return F.when(internal_is_source, F.col(if_source)).otherwise(F.col(if_destination)).alias(name)
+
     return oriented.select(
-        F.when(inbound, F.col("_dst_range")).otherwise(F.col("_src_range")).alias("range_name"),
-        F.when(inbound, F.col("dst_ip")).otherwise(F.col("src_ip")).alias("internal_ip"),
-        F.when(inbound, F.col("dst_port")).otherwise(F.col("src_port")).alias("internal_port"),
-        F.when(inbound, F.col("src_ip")).otherwise(F.col("dst_ip")).alias("remote_ip"),
-        F.when(inbound, F.col("src_port")).otherwise(F.col("dst_port")).alias("remote_port"),
-        "direction", *other)
+        side("_src_range", "_dst_range", "range_name"), side("src_ip", "dst_ip", "internal_ip"),
+        side("src_port", "dst_port", "internal_port"), side("dst_ip", "src_ip", "remote_ip"),
+        side("dst_port", "src_port", "remote_port"), "direction",
+        F.when(F.col("_src_serves"), "server").otherwise("client").alias("record_from"), *other)
