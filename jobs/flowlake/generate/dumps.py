@@ -316,10 +316,11 @@ def _one_off_peer_decoy_records(rng, hosts: list[tuple[str, str]]) -> dict:
 
 
 def _dev_server_decoy_records(rng, hosts: list[tuple[str, str]]) -> dict:
-    """Decoy: a developer's host (the first host) uses a web server that listens on Monero's p2p
-    port, five to thirty flows a day, all to that one remote address: one address is no node."""
+    """Decoy: a developer's host (the second host; the first serves crawlers) uses a web server
+    that listens on Monero's p2p port, five to thirty flows a day, all to that one remote
+    address: one address is no node."""
     spec = WORLD["decoys"]["dev_server"]
-    range_name, ip = hosts[0]
+    range_name, ip = hosts[1]
     k = int(rng.integers(5, 31))
     return _records(rng, _human_times(rng, k), src_ip=ip, range_name=range_name,
                     dst_ip=_ips([spec["prefix"]], 1, "dev-server")[0], dst_port=WORLD["crypto"][spec["coin"]]["p2p_port"],
