@@ -71,14 +71,28 @@ def test_trend_headlines_and_shift_month_come_from_the_data(reports, gold_lake):
         assert f"{range_name}: the shift happened in {month}." in results["trend"]["report"].headlines
 
 
-def test_trend_weekday_hour_heat_map_counts_every_silver_flow(spark, reports):
+def test_trend_weekday_hour_heat_map_counts_every_flow_the_hosts_started(spark, reports):
     config, _ = reports
     silver = spark.read.format("delta").load(config.table_uri("silver", "flows"))
     for range_name in ("kp", "satgate"):
         matrix = csv(config, "trend", f"weekday_hour_{range_name}.csv")
         assert list(matrix["weekday"]) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-        expected = silver.where(f"range_name = '{range_name}' AND day <= DATE'2017-10-31'").count()
+        expected = silver.where(f"range_name = '{range_name}' AND day <= DATE'2017-10-31' "
+                                "AND direction <> 'inbound'").agg(F.sum("flows")).first()[0]
         assert int(matrix.drop(columns="weekday").to_numpy().sum()) == expected
+
+
+def test_every_report_says_what_its_figures_rest_on(spark, reports, gold_lake):
+    config, results = reports
+    for name in ("trend", "overseas", "crypto"):
+        assert results[name]["report"].headlines[-1].startswith("Coverage of these figures (share of bytes): kp ")
+        coverage = csv(config, name, "coverage.csv")
+        assert set(coverage["range_name"]) == {"kp", "china_netcom", "satgate"}
+    # the trend's months carry it beside their shares; the sampled border link carries traffic to China
+    kp = csv(config, "trend", "monthly_shares_kp.csv")
+    assert (kp["estimated_share"] > 0).all() and (kp["estimated_share"] < 1).all()
+    served = csv(config, "trend", "served.csv")
+    assert {443, 22}.issubset(set(served.loc[served["range_name"] == "kp", "internal_port"]))
 
 
 def test_overseas_report_ranks_the_planted_countries_with_gold_figures_and_evidence(spark, reports):
@@ -123,7 +137,8 @@ def test_crypto_report_compares_each_miner_with_the_month_before_in_gold_numbers
          .agg(F.sum("flows").alias("flows")).collect()}
     assert len(contacts) and "Contacts, not mining" in html
     miners = {m["internal_ip"] for m in gold_lake[1]["miners"]}
-    assert {line.split(" ")[0] for line in results["crypto"]["report"].headlines} <= miners
+    named = {ip for line in results["crypto"]["report"].headlines for ip in re.findall(r"\d+\.\d+\.\d+\.\d+", line)}
+    assert named == miners
 
 
 def test_every_report_is_self_contained_with_its_charts_inline_and_provenance(reports):

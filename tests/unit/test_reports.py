@@ -177,3 +177,21 @@ def test_recipients_must_be_on_the_allow_list():
     assert not recipient_allowed("a@notexample.org", ("@example.org",))
     with pytest.raises(TypeError, match=r"recipients \['x@evil.org'\] are not in allowed_recipients"):
         ReportSettings(recipients=("x@evil.org",), allowed_recipients=("@example.org",))
+
+
+def test_served_services_per_range_and_port_with_the_countries_reaching_them_most():
+    from flowlake.reports.trend import served_services
+
+    served = pd.DataFrame([
+        (date(2017, 7, 3), "kp", "175.45.176.10", 443, 6, "US", 10, 9000, 3),
+        (date(2017, 7, 4), "kp", "175.45.176.10", 443, 6, "DE", 4, 2000, 1),
+        (date(2017, 7, 4), "kp", "175.45.176.11", 443, 6, None, 4, 100, 1),
+        (date(2017, 7, 4), "kp", "175.45.176.11", 22, 6, "NL", 1, 60, 1)],
+        columns=["day", "range_name", "internal_ip", "internal_port", "protocol", "remote_country", "flows", "bytes",
+                 "remote_ips"])
+    assert served_services(served, countries=2).to_dict("records") == [
+        {"range_name": "kp", "internal_port": 443, "protocol": 6, "hosts": 2, "flows": 18, "bytes": 11100,
+         "remote_ips": 5, "top_countries": "US, ??"},
+        {"range_name": "kp", "internal_port": 22, "protocol": 6, "hosts": 1, "flows": 1, "bytes": 60,
+         "remote_ips": 1, "top_countries": "NL"}]
+    assert served_services(served.iloc[0:0]).empty

@@ -8,7 +8,9 @@
 Extract reads the gold rows of the report's window (`flowlake.reports.windows`), and for the
 trend silver's flows of the window (weekday-by-hour and distinct hosts), with the Delta
 versions read. Transform is the report's pure builder (`trend`, `overseas`, `crypto`), after
-internal addresses are pseudonymised when `reports.pseudonymise` is on (`pseudonyms`). Validate
+internal addresses are pseudonymised when `reports.pseudonymise` is on (`pseudonyms`); every
+report then gets its coverage (`coverage`: how much of its bytes were unclassified, ambiguous
+or estimated from sampling, from gold.service_usage_daily). Validate
 refuses an empty window and shares that do not add up. Load is `flowlake.reports.deliver`.
 """
 
@@ -25,6 +27,8 @@ from flowlake.errors import PipelineStopped
 from flowlake.gold.aggregates import crypto_period_comparison
 from flowlake.gold.build import mining_rule
 from flowlake.progress import Progress
+from flowlake.gold.aggregates import started_inside
+from flowlake.reports.coverage import coverage_headline, coverage_section
 from flowlake.reports.crypto import build_crypto_report
 from flowlake.reports.deliver import deliver
 from flowlake.reports.document import Report
@@ -35,9 +39,11 @@ from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
 from flowlake.session import build_session
 from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
 
-TABLES = {"trend": (("gold", "service_usage_daily"), ("silver", "flows")),
-          "overseas": (("gold", "overseas_presence"),),
-          "crypto": (("gold", "crypto_activity_daily"), ("gold", "crypto_contacts_daily"))}
+# Every report reads service_usage_daily too, for its coverage figures.
+TABLES = {"trend": (("gold", "service_usage_daily"), ("silver", "flows"), ("gold", "served_daily")),
+          "overseas": (("gold", "overseas_presence"), ("gold", "service_usage_daily")),
+          "crypto": (("gold", "crypto_activity_daily"), ("gold", "service_usage_daily"),
+                     ("gold", "crypto_contacts_daily"))}
 
 
 class ReportRefused(PipelineStopped):
@@ -65,20 +71,31 @@ def in_window(df: DataFrame, start: date, end: date, column: str = "day") -> Dat
 
 
 def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_time: datetime) -> Report:
+    """The report of `window`, closing with its coverage (a headline line and a section)."""
     # Read first: with pseudonymisation on and no key, no report is rendered at all.
     key = pseudonym_key(config.reports)
     frames, provenance = read_tables(spark, config, window.name)
     provenance = {"data window": f"{window.start} to {window.end}"
                   + (f", compared with {window.previous_start} to {window.previous_end}" if window.previous_start else ""),
                   **provenance, "generated at": run_time.isoformat(timespec="seconds")}
+    usage = in_window(frames["service_usage_daily"], window.start, window.end).toPandas()
+    report = report_body(config, window, frames, usage, provenance, key)
+    report.headlines.append(coverage_headline(usage))
+    report.sections.append(coverage_section(usage))
+    return report
+
+
+def report_body(config: Config, window: ReportWindow, frames: dict[str, DataFrame], usage, provenance: dict[str, str],
+                key: bytes | None) -> Report:
+    """The report's own headlines and sections, from its tables."""
     settings = config.reports
     if window.name == "trend":
-        usage = in_window(frames["service_usage_daily"], window.start, window.end).toPandas()
         refuse_empty(usage, window, "gold.service_usage_daily")
-        silver = in_window(frames["flows"], window.start, window.end)
+        silver = started_inside(in_window(frames["flows"], window.start, window.end))
+        served = in_window(frames["served_daily"], window.start, window.end).toPandas()
         report = build_trend_report(window, usage, monthly_hosts(silver).toPandas(),
-                                    weekday_hour_activity(silver, settings.local_timezone).toPandas(), settings,
-                                    provenance)
+                                    weekday_hour_activity(silver, settings.local_timezone).toPandas(), served,
+                                    settings, provenance)
         check_shares(report)
         return report
     if window.name == "overseas":

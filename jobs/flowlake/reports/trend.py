@@ -8,7 +8,10 @@ Figures (pure functions, pandas frames of gold rows in, frames out):
 - `top_services`, `service_months` (the gaming and anonymity sections);
 - `headlines` and `shift_month`: how the shares of the two categories the shift is about
   (config `reports.shift_from`, `reports.shift_to`) moved, and the month one overtook the other;
-- `weekday_hour_activity` (Spark, on silver): flows by local weekday and hour, for the heat map.
+- `weekday_hour_activity` (Spark, on silver): flows by local weekday and hour, for the heat map;
+- `served_services`: per range and serving port, what remote hosts started toward the
+  monitored hosts (gold.served_daily), kept apart from their own use;
+- the coverage of each month's shares (`flowlake.reports.coverage`).
 `build_trend_report` assembles them into a `Report`.
 """
 
@@ -20,6 +23,7 @@ from pyspark.sql import functions as F
 
 from flowlake.config import ReportSettings
 from flowlake.reports import charts
+from flowlake.reports.coverage import coverage_shares
 from flowlake.reports.document import Report, Section
 from flowlake.reports.windows import ReportWindow
 
@@ -118,10 +122,27 @@ def shift_month(monthly: pd.DataFrame, range_name: str, shift_from: str, shift_t
 
 
 def weekday_hour_activity(silver: DataFrame, timezone: str) -> DataFrame:
-    """Per range, local weekday (0 = Monday) and hour: flows and bytes."""
+    """Per range, local weekday (0 = Monday) and hour: flows and bytes (estimates)."""
     local = F.from_utc_timestamp("ts", timezone)
     return (silver.groupBy("range_name", ((F.dayofweek(local) + 5) % 7).alias("weekday"), F.hour(local).alias("hour"))
-            .agg(F.count(F.lit(1)).alias("flows"), F.sum("bytes").alias("bytes")))
+            .agg(F.sum("flows").alias("flows"), F.sum("bytes").alias("bytes")))
+
+
+def served_services(served: pd.DataFrame, countries: int = 3) -> pd.DataFrame:
+    """Per range, serving port and protocol: the monitored hosts serving it, the flows, bytes and
+    daily distinct remote addresses that reached it, and the `countries` they came from most."""
+    columns = ["range_name", "internal_port", "protocol", "hosts", "flows", "bytes", "remote_ips", "top_countries"]
+    if served.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["range_name", "internal_port", "protocol"]
+    table = served.groupby(keys, as_index=False).agg(hosts=("internal_ip", "nunique"), flows=("flows", "sum"),
+                                                     bytes=("bytes", "sum"), remote_ips=("remote_ips", "sum"))
+    by_country = (served.fillna({"remote_country": "??"}).groupby([*keys, "remote_country"], as_index=False)["flows"]
+                  .sum().sort_values([*keys, "flows", "remote_country"], ascending=[True, True, True, False, True]))
+    top = by_country.groupby(keys).head(countries).groupby(keys)["remote_country"].agg(", ".join) \
+        .rename("top_countries").reset_index()
+    return (table.merge(top, on=keys).sort_values(["range_name", "flows", "internal_port"],
+                                                  ascending=[True, False, True])[columns].reset_index(drop=True))
 
 
 def monthly_hosts(silver: DataFrame) -> DataFrame:
@@ -150,19 +171,22 @@ def weekend_ratio(matrix: pd.DataFrame) -> float:
 
 
 def build_trend_report(window: ReportWindow, usage: pd.DataFrame, hosts: pd.DataFrame, activity: pd.DataFrame,
-                       settings: ReportSettings, provenance: dict[str, str]) -> Report:
+                       served: pd.DataFrame, settings: ReportSettings, provenance: dict[str, str]) -> Report:
     monthly = category_shares(usage, "month")
+    coverage = coverage_shares(with_period(usage, "month"), ["period", "range_name"]).drop(columns="bytes")
     weekly = category_shares(usage, "week")
     shift_from, shift_to, timezone = settings.shift_from, settings.shift_to, settings.local_timezone
     lines = headlines(monthly, shift_from, shift_to)
     sections = []
     for range_name in sorted(usage["range_name"].unique()):
         shift = shift_month(monthly, range_name, shift_from, shift_to)
-        shares = monthly[monthly["range_name"] == range_name]
+        shares = monthly[monthly["range_name"] == range_name].merge(coverage, on=["period", "range_name"])
         sections.append(Section(
             f"monthly_shares_{range_name}", f"{range_name}: share of bytes by category, per month",
             [f"{shift_to} overtook {shift_from} in {_month_name(shift)}." if shift
-             else f"{shift_to} did not overtake {shift_from} in this window."],
+             else f"{shift_to} did not overtake {shift_from} in this window.",
+             "Beside each month's shares: the share of its bytes unclassified, classified without a name "
+             "(ambiguous) and estimated from sampled exporters."],
             charts.stacked_shares(range_shares(monthly, range_name), f"{range_name}: share of bytes by category"),
             shares.rename(columns={"period": "month"})))
         if shift:
@@ -192,4 +216,9 @@ def build_trend_report(window: ReportWindow, usage: pd.DataFrame, hosts: pd.Data
         by_month = table.groupby(["month", "service"])["bytes"].sum().unstack(fill_value=0)
         sections.append(Section(name, title, [] if len(table) else ["None seen in this window."],
                                 charts.lines(by_month, title, "bytes per month") if len(table) else None, table))
+    sections.append(Section("served", "Served: who reached the monitored hosts' services",
+                            ["Conversations remote hosts started (crawlers, scanners, clients of the monitored "
+                             "hosts' servers), by the port they reached; none of it counts above as use. "
+                             "Remote addresses are summed over days."] if len(served) else ["None in this window."],
+                            None, served_services(served)))
     return Report("trend", "Six-month trend by service and category", window, lines, sections, provenance)
