@@ -5,8 +5,9 @@ Run: `flowlake generate --config C --start 2017-07-01 --end 2017-12-31 --flows-p
 Each day gets an nfdump 1.7.x CSV dump (exporter-local time, Summary trailer) from the
 `flows/pyongyang/` exporter, a GoFlow2 JSON-lines dump from `flows/goflow2/` and a passive
 DNS file in COF from `dns/`, all gzip-compressed, under raw_uri (file:// or s3a://). The
-world they are drawn from (services, overseas countries, miners) is `world.yaml` beside this
-file; who talks to what changes across the window as DOMAIN.md describes. The ground truth,
+world they are drawn from (services, unnamed hosting, overseas countries, miners) is
+`world.yaml` beside this file; who talks to what changes across the window as DOMAIN.md
+describes. The ground truth,
 computed from the generated records themselves, goes to `<raw_uri>/../ground_truth/`.
 Days are generated in parallel worker processes, all columns at once with numpy and pyarrow.
 """
@@ -151,6 +152,31 @@ def _scanner_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
     }
 
 
+def hosting_servers() -> list[tuple[str, str, str]]:
+    """(address, service, category) of the unnamed rented servers and cloud customer boxes."""
+    return [(ip, server["name"], server["category"]) for server in WORLD["hosting"]["servers"]
+            for ip in _ips(server["prefixes"], IPS_PER_PREFIX, f"hosting-{server['name']}")]
+
+
+def _hosting_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Outbound flows to cloud customer boxes and VPSs that passive DNS never names: hosting, not
+    the consumer service of the provider's other ASes (Alibaba Cloud's box is not alibaba)."""
+    k = int(n * WORLD["hosting"]["share"])
+    servers = hosting_servers()
+    server_index = rng.integers(0, len(servers), size=k)
+    host_index = rng.integers(0, len(hosts) - 2, size=k)  # the last two hosts are the miners
+    return {
+        "src_ip": np.array([h[1] for h in hosts], dtype=object)[host_index],
+        "range_name": np.array([h[0] for h in hosts], dtype=object)[host_index],
+        "dst_ip": np.array([s[0] for s in servers], dtype=object)[server_index],
+        "src_port": rng.integers(32768, 61000, size=k), "dst_port": np.full(k, 443),
+        "protocol": np.full(k, 6), "kind": np.full(k, "hosting", dtype=object),
+        "name": np.array([s[1] for s in servers], dtype=object)[server_index],
+        "category": np.array([s[2] for s in servers], dtype=object)[server_index],
+        "detail": np.full(k, "", dtype=object), "domain": np.full(k, "", dtype=object),
+    }
+
+
 def _transit_records(rng, ip_table, n: int) -> dict:
     """Records between two outside addresses (an exporter sees more than the monitored ranges)."""
     k = int(n * TRANSIT_SHARE)
@@ -199,7 +225,7 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict]]:
         "detail": np.array([d.detail for d in destinations], dtype=object)[choice],
         "domain": np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice],
     }
-    extras = [_scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n)]
+    extras = [_scanner_records(rng, hosts, n), _hosting_records(rng, hosts, n), _transit_records(rng, ip_table, n)]
     columns = {key: np.concatenate([columns[key]] + [extra[key] for extra in extras]) for key in columns}
     mining = []
     for plan_m in miners(config):
