@@ -52,3 +52,13 @@ def test_hosting_servers_are_in_an_as_their_hosting_service_owns_and_outside_eve
         assert services[service]["category"] == category
         assert catalog.as_numbers()[name] in services[service]["asns"], (ip, name)
         assert not _in_prefixes(ip, all_prefixes), ip
+
+
+def test_background_and_overseas_sites_are_in_no_hosting_as():
+    """Their truth is `other` and a country's local resource; in a VPS's or cloud's AS the AS
+    rule would make them hosting, which only the hosting trap plants."""
+    catalog = load_catalog()
+    hosting = {asn for s in catalog.services() if s["name"] in ("vps", "cloud_hosting") for asn in s["asns"]}
+    sites = [ip for d in world_destinations() if d.kind in ("background", "overseas") for ip in d.ips]
+    numbers = catalog.as_numbers()
+    assert [(ip, name) for ip, name in zip(sites, as_names(sites)) if numbers.get(name) in hosting] == []
