@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from flowlake.generate.dumps import WORLD, hosting_servers, world_destinations
+from flowlake.generate.dumps import hosting_servers, world_destinations
 from flowlake.silver.catalog import load_catalog
 from flowlake.silver.geo import as_names
 
