@@ -1,7 +1,7 @@
 """Silver over real Delta tables, checked against the generator's planted ground truth.
 
 Tolerance: none. Every generated destination is either named by passive DNS or lies in a
-catalog prefix, every reply record has an original with the same key, and the geolocation
+catalog prefix or AS, every reply record has an original with the same key, and the geolocation
 databases agree on the prefixes the generator draws overseas sites from, so silver must
 recover the truth exactly; any difference is a defect, not noise. The truth counts what each
 sampled record stands for (the border link's), and keeps apart what remote hosts started.
@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from flowlake.bronze.ingest import run_bronze
 from flowlake.config import load_config
-from flowlake.generate.dumps import generate
+from flowlake.generate.dumps import generate, hosting_servers
 from flowlake.progress import Progress
 from flowlake.silver.build import run_silver
 from flowlake.tables import PROPERTY_PREFIX, table_properties
@@ -114,12 +114,24 @@ def test_crypto_roles_per_host_match_the_truth_of_miners_and_decoys(lake):
     assert crypto.where("category <> 'crypto'").count() == 0
 
 
-def test_silver_records_catalog_and_geo_versions(lake, spark):
+def test_unnamed_cloud_and_vps_boxes_are_hosting_with_their_as(lake):
+    _, _, _, silver = lake
+    drawn = {ip: (service, category) for ip, service, category in hosting_servers()}
+    found = silver.where(silver.remote_ip.isin(list(drawn))).select(
+        "remote_ip", "hostname", "service", "category", "remote_asn").distinct().collect()
+    assert {r.remote_ip for r in found} == set(drawn)
+    for r in found:
+        assert (r.hostname, (r.service, r.category)) == (None, drawn[r.remote_ip]), r
+        assert r.remote_asn in (45102, 132203, 14061, 20473), r
+
+
+def test_silver_records_catalog_geo_and_asn_versions(lake, spark):
     config = lake[0]
     properties = table_properties(spark, config.table_uri("silver", "flows"))
     assert properties[f"{PROPERTY_PREFIX}catalog_version"] == "2026.11.3"
     assert properties[f"{PROPERTY_PREFIX}geo_source"] == "iptocc"
     assert properties[f"{PROPERTY_PREFIX}geo_version"].startswith("iptocc 3.")
+    assert properties[f"{PROPERTY_PREFIX}asn_version"].startswith("geoip2fast 1.2.2 (MAXMIND:GeoLite2-CountryASN")
 
 
 def test_rerun_changes_nothing_and_a_new_day_rebuilds_only_that_day(lake, spark, tmp_path):

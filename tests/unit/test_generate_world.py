@@ -4,8 +4,9 @@ import ipaddress
 
 import pytest
 
-from flowlake.generate.dumps import WORLD, world_destinations
+from flowlake.generate.dumps import hosting_servers, world_destinations
 from flowlake.silver.catalog import load_catalog
+from flowlake.silver.geo import as_names
 
 
 @pytest.mark.parametrize("source", ["iptocc", "geoip2fast"])
@@ -18,15 +19,46 @@ def test_overseas_sites_are_in_their_country_in_both_geo_databases(source):
     assert _lookup(source)(ips) == expected
 
 
-def test_every_world_service_is_a_catalog_service_with_its_domains_and_prefixes():
-    catalog = {s["name"]: s for s in load_catalog().services()}
-    for service in WORLD["services"]:
-        if service["name"] == "dns":
+def _in_prefixes(ip: str, prefixes: list[str]) -> bool:
+    return any(ipaddress.ip_address(ip) in ipaddress.ip_network(p) for p in prefixes)
+
+
+def test_every_world_service_address_is_its_catalog_service_by_prefix_or_as():
+    """Each address the world draws for a service is in one of the service's catalog prefixes or
+    in an AS the service owns or shares, so the world is where the real service is."""
+    catalog = load_catalog()
+    services = {s["name"]: s for s in catalog.services()}
+    numbers = catalog.as_numbers()
+    for destination in world_destinations():
+        if destination.kind != "service" or destination.name == "dns":
             continue  # public resolvers are catalogued as public_dns by prefix only
-        entry = catalog[service["name"]]
-        assert entry["category"] == service["category"]
-        assert set(service["domains"]) <= set(entry.get("domains", []))
-        for prefix in service["prefixes"]:
-            network = ipaddress.ip_network(prefix)
-            assert any(network.subnet_of(ipaddress.ip_network(p)) for s in catalog.values()
-                       for p in s.get("prefixes", []) if ipaddress.ip_network(p).version == network.version), prefix
+        entry = services[destination.name]
+        assert entry["category"] == destination.category
+        assert set(destination.domains) <= set(entry.get("domains", []))
+        if not entry.get("prefixes") and not entry.get("asns") and not entry.get("shared_asns"):
+            continue  # known by domain and port only (vpn)
+        ases = set(entry.get("asns", [])) | set(entry.get("shared_asns", []))
+        for ip, name in zip(destination.ips, as_names(list(destination.ips))):
+            assert _in_prefixes(ip, entry.get("prefixes", [])) or numbers.get(name) in ases, (destination.name, ip, name)
+
+
+def test_hosting_servers_are_in_an_as_their_hosting_service_owns_and_outside_every_prefix():
+    """The trap's addresses: only the AS rule can name them, and it must name them hosting."""
+    catalog = load_catalog()
+    services = {s["name"]: s for s in catalog.services()}
+    all_prefixes = [p for s in catalog.services() for p in s.get("prefixes", [])]
+    servers = hosting_servers()
+    for (ip, service, category), name in zip(servers, as_names([s[0] for s in servers])):
+        assert services[service]["category"] == category
+        assert catalog.as_numbers()[name] in services[service]["asns"], (ip, name)
+        assert not _in_prefixes(ip, all_prefixes), ip
+
+
+def test_background_and_overseas_sites_are_in_no_hosting_as():
+    """Their truth is `other` and a country's local resource; in a VPS's or cloud's AS the AS
+    rule would make them hosting, which only the hosting trap plants."""
+    catalog = load_catalog()
+    hosting = {asn for s in catalog.services() if s["name"] in ("vps", "cloud_hosting") for asn in s["asns"]}
+    sites = [ip for d in world_destinations() if d.kind in ("background", "overseas") for ip in d.ips]
+    numbers = catalog.as_numbers()
+    assert [(ip, name) for ip, name in zip(sites, as_names(sites)) if numbers.get(name) in hosting] == []

@@ -17,12 +17,13 @@ from flowlake.silver.classify import address_profiles, classified_flows, hostnam
 
 FLOW_SCHEMA = "line_number long, remote_ip string, remote_port int, protocol int, hostname string"
 TCP, UDP = 6, 17
-VPS_ADDRESS = "88.99.1.1"  # catalog: 88.99.0.0/16 is service vps, category anonymity
-NOWHERE = "203.0.113.5"    # in no catalog prefix
+VPS_ADDRESS = "88.99.1.1"  # Hetzner's AS24940: service vps, category anonymity
+CLOUD_ADDRESS = "47.88.1.1"  # Alibaba Cloud's AS45102: service cloud_hosting, category other
+NOWHERE = "203.0.113.5"    # in no catalog prefix and no AS
 
 FLOWS = [
     (1, "157.240.1.10", 443, TCP, "scontent.cdninstagram.com"),  # instagram name on a facebook prefix
-    (2, "157.240.1.1", 443, TCP, None),                            # facebook prefix, no name
+    (2, "157.240.1.1", 443, TCP, None),                            # facebook's AS, no prefix, no name
     (3, NOWHERE, 1194, UDP, None),                                  # OpenVPN port
     (4, NOWHERE, 8080, TCP, None),                                  # nothing matches
     (5, NOWHERE, 53, TCP, None),                                    # dns port rule is udp only
@@ -37,9 +38,15 @@ FLOWS = [
     (14, "198.51.100.13", 443, TCP, "www.delhi.gov.in"),            # listed municipal site under gov.in
     (15, "198.51.100.8", 443, TCP, "www.supportxmr.com"),           # the pool's web site on 443
     (16, "198.51.100.8", 80, TCP, "www.supportxmr.com"),            # the pool's web site on 80
+    (17, CLOUD_ADDRESS, 443, TCP, None),                            # Alibaba Cloud customer box, no name
+    (18, CLOUD_ADDRESS, 443, TCP, "www.taobao.com"),                # the same AS, named alibaba
+    (19, "8.8.8.8", 53, UDP, None),                                 # public_dns prefix inside google's AS
 ]
-COUNTRIES = [("157.240.1.10", "US"), ("157.240.1.1", "US"), (VPS_ADDRESS, "DE"), ("198.51.100.10", "US"),
-             ("198.51.100.11", "SG"), ("198.51.100.13", "US")]
+# (remote_ip, remote_country, remote_asn, remote_as_name), as silver.geo gives them.
+LOCATIONS = [("157.240.1.10", "US", 32934, "FACEBOOK"), ("157.240.1.1", "US", 32934, "FACEBOOK"),
+             (VPS_ADDRESS, "DE", 24940, "Hetzner Online GmbH"), ("198.51.100.10", "US", None, None),
+             ("198.51.100.11", "SG", None, None), ("198.51.100.13", "US", None, None),
+             (CLOUD_ADDRESS, "US", 45102, "Alibaba US Technology Co., Ltd."), ("8.8.8.8", "US", 15169, "GOOGLE")]
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +56,11 @@ def catalog():
 
 def classify(spark, catalog, flows):
     flows = spark.createDataFrame(flows, FLOW_SCHEMA)
-    countries = spark.createDataFrame(COUNTRIES, "remote_ip string, remote_country string")
+    locations = spark.createDataFrame(
+        LOCATIONS, "remote_ip string, remote_country string, remote_asn long, remote_as_name string")
     return classified_flows(
         flows, hostname_profiles(flows, catalog.domain_rules(spark)),
-        address_profiles(flows, catalog.prefix_rules(spark), countries),
+        address_profiles(flows, catalog.prefix_rules(spark), catalog.asn_rules(spark), locations),
         catalog.port_rules(spark), catalog.crypto_port_rules(spark), catalog.stratum_ports(),
         catalog.pool_web_ports())
 
@@ -67,7 +75,8 @@ def classified(spark, catalog):
 
 def row(line, service, category, kind=None, domain=None, local_country=None, coin=None, role=None, country=None):
     _, ip, port, protocol, hostname = next(f for f in FLOWS if f[0] == line)
-    return {"line_number": line, "remote_ip": ip, "remote_port": port, "protocol": protocol, "hostname": hostname,
+    _, _, asn, as_name = next((entry for entry in LOCATIONS if entry[0] == ip), (ip, None, None, None))
+    return {"remote_asn": asn, "remote_as_name": as_name, "line_number": line, "remote_ip": ip, "remote_port": port, "protocol": protocol, "hostname": hostname,
             "service": service, "category": category, "local_resource_kind": kind,
             "local_resource_domain": domain, "local_resource_country": local_country,
             "crypto_coin": coin, "crypto_role": role, "remote_country": country}
@@ -75,15 +84,27 @@ def row(line, service, category, kind=None, domain=None, local_country=None, coi
 
 # --- service and category -----------------------------------------------------------------
 
-def test_domain_suffix_beats_prefix_instagram_name_on_facebook_address(classified):
+def test_domain_suffix_beats_the_as_instagram_name_on_a_facebook_address(classified):
     assert classified[1] == row(1, "instagram", "western_social", country="US")
 
 
-def test_prefix_rule_applies_when_there_is_no_hostname(classified):
+def test_as_rule_classifies_an_address_no_prefix_covers(classified):
     assert classified[2] == row(2, "facebook", "western_social", country="US")
 
 
-def test_port_rule_applies_when_neither_hostname_nor_prefix_match(classified):
+def test_cloud_customer_address_without_a_name_is_hosting_not_the_operators_service(classified):
+    assert classified[17] == row(17, "cloud_hosting", "other", country="US")
+
+
+def test_a_name_of_the_operators_service_beats_its_cloud_as(classified):
+    assert classified[18] == row(18, "alibaba", "chinese_services", country="US")
+
+
+def test_prefix_beats_the_as_public_resolver_in_googles_as(classified):
+    assert classified[19] == row(19, "public_dns", "other", country="US")
+
+
+def test_port_rule_applies_when_neither_hostname_nor_prefix_nor_as_match(classified):
     assert classified[3] == row(3, "vpn", "anonymity")
 
 
@@ -108,11 +129,11 @@ def test_longest_domain_suffix_gives_the_service(spark):
 
 # --- crypto -------------------------------------------------------------------------------
 
-def test_bitcoin_p2p_port_overrides_a_vps_prefix(classified):
+def test_bitcoin_p2p_port_overrides_a_vps_as(classified):
     assert classified[6] == row(6, "bitcoin", "crypto", coin="bitcoin", role="p2p", country="DE")
 
 
-def test_vps_prefix_names_the_same_address_without_a_crypto_port(classified):
+def test_vps_as_names_the_same_address_without_a_crypto_port(classified):
     assert classified[7] == row(7, "vps", "anonymity", country="DE")
 
 
@@ -174,4 +195,35 @@ def test_load_catalog_rejects_an_unknown_category(tmp_path: Path):
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(CatalogError, match=r"service facebook: category 'social_media' is not one of"):
+        load_catalog(path)
+
+
+def write_catalog(tmp_path: Path, change) -> Path:
+    raw = yaml.safe_load(CATALOG_PATH.read_text())
+    change(raw)
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def service(raw: dict, name: str) -> dict:
+    return next(s for s in raw["services"] if s["name"] == name)
+
+
+def test_load_catalog_rejects_an_as_owned_by_two_services(tmp_path: Path):
+    path = write_catalog(tmp_path, lambda raw: service(raw, "instagram").update(asns=[32934]))
+    with pytest.raises(CatalogError, match=r"AS 32934 is listed under asns by both facebook and instagram"):
+        load_catalog(path)
+
+
+def test_load_catalog_rejects_an_owned_as_the_database_name_table_lacks(tmp_path: Path):
+    path = write_catalog(tmp_path, lambda raw: service(raw, "weibo").update(asns=[4808]))
+    with pytest.raises(CatalogError, match=r"service weibo: AS 4808 has no entry in as_names"):
+        load_catalog(path)
+
+
+def test_load_catalog_rejects_one_as_name_for_two_numbers(tmp_path: Path):
+    path = write_catalog(tmp_path, lambda raw: raw["as_names"].update({55967: "Beijing Baidu Netcom Science and "
+                                                                                  "Technology Co., Ltd."}))
+    with pytest.raises(CatalogError, match=r"as_names: AS 38365 and AS 55967 are both named"):
         load_catalog(path)

@@ -5,10 +5,11 @@ Run: `flowlake generate --config C --start 2017-07-01 --end 2017-12-31 --flows-p
 Each day gets an nfdump 1.7.x CSV dump (exporter-local time, Summary trailer) from the
 `flows/pyongyang/` exporter, a GoFlow2 JSON-lines dump from `flows/goflow2/` and a passive
 DNS file in COF from `dns/`, all gzip-compressed, under raw_uri (file:// or s3a://). The
-world they are drawn from (services, overseas countries, miners, crypto decoys) is `world.yaml`
-beside this file; who talks to what changes across the window as DOMAIN.md describes. Miners
-behave like miners (stratum sessions day and night, a node's many peers); decoys touch crypto
-without mining (a pool's web site, one peer, a web server on a p2p port). The ground truth,
+world they are drawn from (services, unnamed hosting, overseas countries, miners, crypto
+decoys) is `world.yaml` beside this file; who talks to what changes across the window as
+DOMAIN.md describes. Miners behave like miners (stratum sessions day and night, a node's many
+peers); decoys touch crypto without mining (a pool's web site, one peer, a web server on a p2p
+port). The ground truth,
 computed from the generated records themselves, goes to `<raw_uri>/../ground_truth/`.
 Days are generated in parallel worker processes, all columns at once with numpy and pyarrow.
 
@@ -244,6 +245,25 @@ def _border_link(rng, columns: dict) -> dict:
             "weight": np.where(crosses, BORDER_SAMPLING, 1)}
 
 
+def hosting_servers() -> list[tuple[str, str, str]]:
+    """(address, service, category) of the unnamed rented servers and cloud customer boxes."""
+    return [(ip, server["name"], server["category"]) for server in WORLD["hosting"]["servers"]
+            for ip in _ips(server["prefixes"], IPS_PER_PREFIX, f"hosting-{server['name']}")]
+
+
+def _hosting_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Outbound flows to cloud customer boxes and VPSs that passive DNS never names: hosting, not
+    the consumer service of the provider's other ASes (Alibaba Cloud's box is not alibaba)."""
+    k = int(n * WORLD["hosting"]["share"])
+    servers = hosting_servers()
+    server_index = rng.integers(0, len(servers), size=k)
+    range_name, src_ip = _ordinary_hosts(rng, hosts, k)
+    return _records(rng, _human_times(rng, k), src_ip=src_ip, range_name=range_name,
+                    dst_ip=np.array([s[0] for s in servers], dtype=object)[server_index], dst_port=443,
+                    kind="hosting", name=np.array([s[1] for s in servers], dtype=object)[server_index],
+                    category=np.array([s[2] for s in servers], dtype=object)[server_index])
+
+
 def _transit_records(rng, ip_table, n: int) -> dict:
     """Records between two outside addresses (an exporter sees more than the monitored ranges)."""
     k = int(n * TRANSIT_SHARE)
@@ -369,7 +389,7 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], l
                        detail=np.array([d.detail for d in destinations], dtype=object)[choice],
                        domain=np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice]),
               _scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n),
-              _crawler_records(rng, hosts, n), _shared_records(rng, hosts, n)]
+              _crawler_records(rng, hosts, n), _shared_records(rng, hosts, n), _hosting_records(rng, hosts, n)]
     mining = []
     for plan_m in miners(config):
         if plan.progress < plan_m["starts_at"]:

@@ -8,8 +8,8 @@ Extract finds the days silver changed since the silver version every gold table 
 calendar months holding them and the months after (whose new/dropped comparison looks back at
 them), reading one month more before them to compare against. Transform is `flowlake.gold.aggregates`. Validate runs each
 table's suite. Load replaces exactly those days (or months) of each table in one Delta commit,
-then records the silver version, catalog and geo source on the table. A re-run over the same
-silver rewrites the same rows.
+then records the silver version, catalog, geo source and ASN database on the table. A re-run
+over the same silver rewrites the same rows.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
             silver_properties = table_properties(spark, silver_path)
             properties = {"silver_flows_version": silver_version,
                           **{k: silver_properties.get(f"{PROPERTY_PREFIX}{k}")
-                             for k in ("catalog_version", "geo_source", "geo_version")}}
+                             for k in ("catalog_version", "geo_source", "geo_version", "asn_version")}}
             for name in DAILY_TABLES:
                 replace_where(tables[name], paths[name], f"day IN ({day_list(days)})", "day")
             replace_where(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE],

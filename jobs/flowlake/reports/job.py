@@ -63,6 +63,7 @@ def read_tables(spark: SparkSession, config: Config, name: str) -> tuple[dict[st
     properties = table_properties(spark, config.table_uri(*TABLES[name][0]))
     provenance["service catalog"] = properties.get(f"{PROPERTY_PREFIX}catalog_version", "unknown")
     provenance["geo database"] = properties.get(f"{PROPERTY_PREFIX}geo_version", "unknown")
+    provenance["ASN database"] = properties.get(f"{PROPERTY_PREFIX}asn_version", "unknown")
     return frames, provenance
 
 

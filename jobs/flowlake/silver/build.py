@@ -8,7 +8,8 @@ bronze.flows and bronze.dns, from the versions silver recorded) and reads those 
 Transform is the chain orient -> deduplicate -> sampling estimates -> passive-DNS names ->
 geography -> classify, each a pure function of DataFrames (flowlake.silver.*). Validate runs the silver.flows suite. Load
 replaces exactly those days of silver.flows in one Delta commit (`replaceWhere day IN ...`),
-then records the bronze versions read, the catalog version and the geo source on the table.
+then records the bronze versions read, the catalog version, the geo source and the ASN
+database's version on the table.
 A crash before that last step re-runs the same days to the same rows.
 """
 
@@ -30,7 +31,7 @@ from flowlake.silver.classify import (
     address_profiles, agreed_hostnames, ambiguous_name, classified_flows, hostname_profiles,
 )
 from flowlake.silver.dedup import deduplicated_flows
-from flowlake.silver.geo import address_countries, geo_version
+from flowlake.silver.geo import address_locations, asn_version, geo_version
 from flowlake.silver.hostnames import dns_by_day, flows_with_dns_names, record_days
 from flowlake.silver.orient import monitored_addresses, oriented_flows, range_prefixes
 from flowlake.silver.sampling import estimated_counts, sampled
@@ -48,6 +49,7 @@ SILVER_COLUMNS = [
     "line_number",
     # who sent the kept record, the counts before sampling estimates, how many names the address had
     "record_from", "raw_bytes", "raw_packets", "flows", "dns_names",
+    "remote_asn", "remote_as_name",
 ]
 
 
@@ -103,11 +105,11 @@ def named_flows(oriented: DataFrame, dns: DataFrame) -> DataFrame:
 
 def enriched_flows(spark: SparkSession, named: DataFrame, config: Config, catalog: Catalog) -> DataFrame:
     """Named flows located and classified: silver's rows."""
-    countries = address_countries(named, "remote_ip", config.silver.geo_source)
+    locations = address_locations(named, "remote_ip", config.silver.geo_source, catalog.as_numbers())
     names = hostname_profiles(named.select(F.explode("dns_candidates").alias("hostname")), catalog.domain_rules(spark))
     return classified_flows(
         agreed_hostnames(named, names), names,
-        address_profiles(named, catalog.prefix_rules(spark), countries),
+        address_profiles(named, catalog.prefix_rules(spark), catalog.asn_rules(spark), locations),
         catalog.port_rules(spark), catalog.crypto_port_rules(spark), catalog.stratum_ports(), catalog.pool_web_ports(),
     ).select(*SILVER_COLUMNS)
 
@@ -161,7 +163,7 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
              .option("replaceWhere", f"day IN ({day_list(days)})").save(silver_path))
             properties = {
                 "catalog_version": catalog.version, "geo_source": config.silver.geo_source,
-                "geo_version": geo_version(config.silver.geo_source),
+                "geo_version": geo_version(config.silver.geo_source), "asn_version": asn_version(),
                 **{f"bronze_{t}_version": str(v) for t, v in versions.items()},
             }
             set_properties(spark, silver_path, properties)
@@ -182,7 +184,8 @@ def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> 
             table_line(spark, path, "silver.flows"),
             f"  coverage of the days rebuilt, {result.coverage.line()}",
             f"  catalog {properties.get(PROPERTY_PREFIX + 'catalog_version')}, "
-            f"geo {properties.get(PROPERTY_PREFIX + 'geo_version')}"]
+            f"geo {properties.get(PROPERTY_PREFIX + 'geo_version')}, "
+            f"ASN {properties.get(PROPERTY_PREFIX + 'asn_version')}"]
 
 
 def main(argv: list[str] | None = None) -> SilverResult:

@@ -1,8 +1,8 @@
 """The versioned service catalog (jobs/flowlake/reference/catalog.yaml) as rule tables.
 
 `load_catalog()` reads and checks the YAML; `Catalog.*_rules(spark)` give the small
-DataFrames silver joins against: domain suffixes, address prefixes, ports, crypto and local
-resource rules. The YAML's header explains the priorities.
+DataFrames silver joins against: domain suffixes, address prefixes, AS numbers, ports, crypto
+and local resource rules. The YAML's header explains the priorities.
 """
 
 from __future__ import annotations
@@ -70,6 +70,16 @@ class Catalog:
         return prefix_table(spark, [(cidr, {"prefix_service": s["name"], "prefix_category": s["category"]})
                                     for s in self.services() for cidr in s.get("prefixes", [])], schema)
 
+    def as_numbers(self) -> dict[str, int]:
+        """AS name as the ASN database spells it -> AS number (the database names ASes, not numbers)."""
+        return {name: int(asn) for asn, name in self.raw["as_names"].items()}
+
+    def asn_rules(self, spark: SparkSession) -> DataFrame:
+        """AS number -> service, category, for the ASes a service owns (`asns`; `shared_asns` give no rule)."""
+        return spark.createDataFrame(
+            [(int(asn), s["name"], s["category"]) for s in self.services() for asn in s.get("asns", [])],
+            "asn_rule_asn long, asn_service string, asn_category string")
+
     def port_rules(self, spark: SparkSession) -> DataFrame:
         return spark.createDataFrame(
             [(p["port"], p["protocol"], p["service"], p["category"]) for p in self.raw["ports"]],
@@ -102,6 +112,7 @@ def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
     for s in raw["services"]:
         if s["category"] not in CATEGORIES:
             raise CatalogError(f"{path}: service {s['name']}: category {s['category']!r} is not one of {CATEGORIES}")
+    _check_asns(path, raw)
     for p in raw["ports"]:
         if p["category"] not in CATEGORIES:
             raise CatalogError(f"{path}: port rule {p}: category is not one of {CATEGORIES}")
@@ -109,3 +120,23 @@ def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
         if entry["kind"] not in LOCAL_KINDS:
             raise CatalogError(f"{path}: local resource {entry}: kind is not one of {LOCAL_KINDS}")
     return Catalog(version=str(raw["version"]), raw=raw)
+
+
+def _check_asns(path: Traversable, raw: dict) -> None:
+    """One service owns an AS's rule, and every owned AS has the name the ASN database gives it."""
+    numbers_by_name: dict[str, int] = {}
+    for asn, name in raw["as_names"].items():
+        if name in numbers_by_name:
+            raise CatalogError(f"{path}: as_names: AS {numbers_by_name[name]} and AS {asn} are both named {name!r}; "
+                               "the ASN database cannot tell them apart, so one number must stand for the name")
+        numbers_by_name[name] = asn
+    owners: dict[int, str] = {}
+    for s in raw["services"]:
+        for asn in s.get("asns", []):
+            if asn in owners:
+                raise CatalogError(f"{path}: AS {asn} is listed under asns by both {owners[asn]} and {s['name']}; "
+                                   "one service owns an AS's rule, the others list it under shared_asns")
+            if asn not in raw["as_names"]:
+                raise CatalogError(f"{path}: service {s['name']}: AS {asn} has no entry in as_names "
+                                   "(the name the ASN database gives it), so no address could match it")
+            owners[asn] = s["name"]

@@ -6,7 +6,9 @@ distinct set of passive-DNS candidates, which name (if any) a flow is classified
 `classified_flows` joins the profiles back and applies the priorities:
 
 1. service and category: domain suffix of the hostname, else the address's longest prefix,
-   else the remote port and protocol, else `unclassified`/`other`;
+   else the AS the address belongs to, else the remote port and protocol, else
+   `unclassified`/`other`; so an address in a cloud's customer space is hosting unless its
+   name says which service it serves;
 2. crypto: a p2p or rpc port of a coin, a known pool of the coin reached on a stratum port
    (`pool`) or on a web port (`pool_web`: its web site, a contact at most), gives `crypto_coin`
    and `crypto_role`, and then service = the coin, category = crypto; gold decides from these
@@ -86,10 +88,14 @@ def ambiguous_name() -> Column:
     return (F.col("dns_names") > 1) & F.col("hostname").isNull()
 
 
-def address_profiles(addresses: DataFrame, prefix_rules: DataFrame, countries: DataFrame) -> DataFrame:
-    """Per distinct remote address: the longest catalog prefix's service/category and the country."""
+def address_profiles(addresses: DataFrame, prefix_rules: DataFrame, asn_rules: DataFrame,
+                     locations: DataFrame) -> DataFrame:
+    """Per distinct remote address: the longest catalog prefix's and the AS's service/category,
+    the country and the AS (`locations`: remote_ip, remote_country, remote_asn, remote_as_name)."""
     distinct = addresses.select("remote_ip").distinct()
-    return longest_prefix_match(distinct, "remote_ip", prefix_rules).join(countries, "remote_ip", "left")
+    return (longest_prefix_match(distinct, "remote_ip", prefix_rules).join(locations, "remote_ip", "left")
+            .join(F.broadcast(asn_rules), F.col("remote_asn") == F.col("asn_rule_asn"), "left")
+            .drop("asn_rule_asn"))
 
 
 def classified_flows(flows: DataFrame, hostnames: DataFrame, addresses: DataFrame, port_rules: DataFrame,
@@ -105,8 +111,8 @@ def classified_flows(flows: DataFrame, hostnames: DataFrame, addresses: DataFram
     pool_web = F.col("pool_coin").isNotNull() & F.col("remote_port").isin(*pool_web_ports)
     crypto_coin = F.when(pool | pool_web, F.col("pool_coin")).otherwise(F.col("port_coin"))
     crypto_role = F.when(pool, F.lit("pool")).when(pool_web, F.lit("pool_web")).otherwise(F.col("port_role"))
-    service = F.coalesce("domain_service", "prefix_service", "port_service", F.lit(UNCLASSIFIED))
-    category = F.coalesce("domain_category", "prefix_category", "port_category", F.lit("other"))
+    service = F.coalesce("domain_service", "prefix_service", "asn_service", "port_service", F.lit(UNCLASSIFIED))
+    category = F.coalesce("domain_category", "prefix_category", "asn_category", "port_category", F.lit("other"))
     return joined.select(
         *flows.columns,
         F.coalesce(crypto_coin, service).alias("service"),
@@ -114,4 +120,5 @@ def classified_flows(flows: DataFrame, hostnames: DataFrame, addresses: DataFram
         "local_resource_kind", "local_resource_domain",
         F.when(F.col("local_resource_kind").isNotNull(),
                F.coalesce("local_resource_country", "remote_country")).alias("local_resource_country"),
-        crypto_coin.alias("crypto_coin"), crypto_role.alias("crypto_role"), "remote_country")
+        crypto_coin.alias("crypto_coin"), crypto_role.alias("crypto_role"), "remote_country",
+        "remote_asn", "remote_as_name")
