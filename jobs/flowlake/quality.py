@@ -59,21 +59,28 @@ def _failure_line(result) -> str:
     return f"{config.type}({kwargs}): {unexpected} of {details.get('element_count')} rows failed{sample}"
 
 
-def check_table(df: DataFrame, table: str) -> int:
-    """Validate `df` with the suite of `table`; return how many expectations passed."""
+def expectation_suite(context, table: str):
+    """The suite of `table` from its JSON file, added to `context`; GE refuses an unknown type."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     spec = json.loads(suite_path(table).read_text())
+    suite = context.suites.add(gx.ExpectationSuite(name=spec["name"]))
+    for expectation in spec["expectations"]:
+        suite.add_expectation_configuration(ExpectationConfiguration(type=expectation["type"],
+                                                                     kwargs=expectation["kwargs"]))
+    return suite
+
+
+def check_table(df: DataFrame, table: str) -> int:
+    """Validate `df` with the suite of `table`; return how many expectations passed."""
+    import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     # Job logs get one line per gate from flowlake, not a progress bar per metric.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(gx.ExpectationSuite(name=spec["name"]))
-    for expectation in spec["expectations"]:
-        suite.add_expectation_configuration(ExpectationConfiguration(type=expectation["type"],
-                                                                     kwargs=expectation["kwargs"]))
+    suite = expectation_suite(context, table)
     # persist=False: GE would cache `df` and never release it, and the session's cache then
     # answers a later identical plan with these rows: a dump re-sent with new bytes under the
     # same key, read again by the same session, was published with its old rows (RELIABILITY.md).
