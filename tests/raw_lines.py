@@ -224,7 +224,10 @@ def goflow2_record(draw, day=DUMP_DAY):
     rate = draw(st.sampled_from([0, 1, 512]))
     # GoFlow2 writes the protocol as a number; a name, as some collectors write, is read too.
     proto = v["protocol"][1] if draw(st.booleans()) else v["protocol"][0]
-    columns = {"type": "SFLOW_5", "time_flow_start_ns": epoch_nanos(v["ts"]), "time_flow_end_ns": epoch_nanos(end),
+    # GoFlow2 stamps sFlow samples with their receive time to the nanosecond; bronze keeps
+    # microseconds, so the nanoseconds below one microsecond must be dropped, not refused.
+    start_ns, end_ns = epoch_nanos(v["ts"]) + draw(st.integers(0, 999)), epoch_nanos(end) + draw(st.integers(0, 999))
+    columns = {"type": "SFLOW_5", "time_received_ns": start_ns, "time_flow_start_ns": start_ns, "time_flow_end_ns": end_ns,
                "bytes": v["bytes_"], "packets": v["packets"], "src_addr": v["src"][0], "dst_addr": v["dst"][0],
                "proto": proto, "src_port": v["sp"], "dst_port": v["dp"], "sampler_address": sampler,
                "sampling_rate": rate}

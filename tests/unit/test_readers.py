@@ -368,6 +368,45 @@ def test_goflow2_flow_ending_before_it_starts_is_quarantined():
     assert quarantined(parsed) == [(2, "ts_end: the record ends before it starts")]
 
 
+def sflow_line(received_ns: int, **fields) -> str:
+    """A GoFlow2 sFlow sample: stamped with its receive time, to the nanosecond."""
+    sample = {"type": "SFLOW_5", "time_received_ns": received_ns, "time_flow_start_ns": received_ns,
+              "time_flow_end_ns": received_ns, "sampling_rate": 512}
+    return goflow2_line(**{**sample, **fields})
+
+
+def test_goflow2_sflow_nanosecond_times_are_truncated_to_microseconds_and_every_flow_lands():
+    parsed = parse(text(
+        sflow_line(1499990400123456789),
+        sflow_line(1499990400999999999, bytes=64),
+        sflow_line(1499990401000000999, proto=17),
+    ), sampling_rate=None)
+
+    assert parsed.flows.select(["ts", "ts_end", "sampling_rate", "bytes", "protocol", "line_number"]).to_pylist() == [
+        {"ts": utc(2017, 7, 14, 0, 0, 0, 123456), "ts_end": utc(2017, 7, 14, 0, 0, 0, 123456),
+         "sampling_rate": 512, "bytes": 1500, "protocol": 6, "line_number": 1},
+        {"ts": utc(2017, 7, 14, 0, 0, 0, 999999), "ts_end": utc(2017, 7, 14, 0, 0, 0, 999999),
+         "sampling_rate": 512, "bytes": 64, "protocol": 6, "line_number": 2},
+        {"ts": utc(2017, 7, 14, 0, 0, 1), "ts_end": utc(2017, 7, 14, 0, 0, 1),
+         "sampling_rate": 512, "bytes": 1500, "protocol": 17, "line_number": 3},
+    ]
+    assert parsed.quarantine.num_rows == 0
+
+
+def test_goflow2_time_out_of_range_quarantines_only_its_line():
+    parsed = parse(text(
+        sflow_line(1499990400123456789),
+        sflow_line(1499990400123456789, time_flow_start_ns=4102444800000000001),  # past 2100
+        sflow_line(1499990400123456789, time_flow_end_ns=10**19),                   # past int64
+        sflow_line(1499990400123456789),
+    ))
+
+    assert parsed.flows.column("line_number").to_pylist() == [1, 4]
+    assert quarantined(parsed) == [
+        (2, "ts: expected nanoseconds since 1970 (a year 1990..2100), got '4102444800000000001'"),
+        (3, "ts_end: expected nanoseconds since 1970 (a year 1990..2100), got '10000000000000000000'")]
+
+
 # --- passive DNS, Common Output Format -------------------------------------------------
 
 def test_pdns_names_are_lowercased_and_lose_the_trailing_dot():

@@ -266,11 +266,18 @@ def nfdump_csv(records: pa.Table, zone: str, day: date) -> bytes:
     return body + trailer.encode()
 
 
-def goflow2_json(records: pa.Table) -> bytes:
-    ns = lambda col: pc.cast(pc.multiply(pc.cast(records[col], pa.int64()), 1_000_000), pa.int64())
+def _nanosecond_stamps(rng, n: int) -> np.ndarray:
+    """Nanoseconds below the millisecond for each GoFlow2 record: GoFlow2 stamps flows with
+    its receive clock to the nanosecond (1499990400123456789), finer than the tables keep.
+    Below the millisecond, so the truth (drawn in milliseconds) is unchanged by them."""
+    return rng.integers(0, 1_000_000, size=n)
+
+
+def goflow2_json(records: pa.Table, sub_ms_nanos: np.ndarray) -> bytes:
+    ns = lambda col: pc.add(pc.multiply(pc.cast(records[col], pa.int64()), 1_000_000), pa.array(sub_ms_nanos))
     table = pa.table({
         "type": pa.array(["IPFIX"] * records.num_rows), "sampling_rate": pa.array([0] * records.num_rows),
-        "sampler_address": pa.array(["192.0.2.10"] * records.num_rows),
+        "sampler_address": pa.array(["192.0.2.10"] * records.num_rows), "time_received_ns": ns("ts_end"),
         "time_flow_start_ns": ns("ts"), "time_flow_end_ns": ns("ts_end"),
         "bytes": records["bytes"], "packets": records["packets"],
         "src_addr": records["src_ip"], "dst_addr": records["dst_ip"], "etype": pa.array(["IPv4"] * records.num_rows),
@@ -308,7 +315,8 @@ def _write_day(args) -> dict:
     stamp = plan.day.isoformat()
     objects = {
         f"{NFDUMP_PREFIX}{stamp}.csv.gz": nfdump_csv(nfdump_records, zone, plan.day),
-        f"{GOFLOW2_PREFIX}{stamp}.json.gz": goflow2_json(records.filter(pa.array(goflow))),
+        f"{GOFLOW2_PREFIX}{stamp}.json.gz": goflow2_json(
+            records.filter(pa.array(goflow)), _nanosecond_stamps(np.random.default_rng(plan.seed + 3), int(goflow.sum()))),
         f"{DNS_PREFIX}{stamp}.json.gz": pdns_cof(records, plan.day),
     }
     for key, body in objects.items():

@@ -165,7 +165,8 @@ class LocalTimestamp(FieldKind):
 
 @dataclass(frozen=True)
 class EpochTimestamp(FieldKind):
-    """Seconds (or `unit`) since 1970-01-01 UTC, as an unsigned integer."""
+    """Seconds (or `unit`) since 1970-01-01 UTC, as an unsigned integer; finer than
+    microseconds (GoFlow2's nanoseconds) is truncated to the tables' microseconds."""
 
     unit: str = "s"
 
@@ -174,7 +175,10 @@ class EpochTimestamp(FieldKind):
         per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[self.unit]
         # Years 1990..2100 only: anything else is a corrupt clock, not a flow.
         numbers = _in_range(numbers, 631152000 * per_second, 4102444800 * per_second)
-        return pc.cast(pc.cast(numbers, pa.timestamp(self.unit, tz="UTC")), TIMESTAMP)
+        # A safe cast refuses to drop digits and fails the whole column (every line of the
+        # object) when one time is not a whole microsecond, as GoFlow2's receive times are not.
+        return pc.cast(pc.cast(numbers, pa.timestamp(self.unit, tz="UTC")),
+                       options=pc.CastOptions(TIMESTAMP, allow_time_truncate=True))
 
 
 @dataclass(frozen=True)
