@@ -89,7 +89,7 @@ def test_crypto_roles_per_miner_match_the_truth(lake):
 def test_silver_records_catalog_and_geo_versions(lake, spark):
     config = lake[0]
     properties = table_properties(spark, config.table_uri("silver", "flows"))
-    assert properties[f"{PROPERTY_PREFIX}catalog_version"] == "2026.11.2"
+    assert properties[f"{PROPERTY_PREFIX}catalog_version"] == "2026.11.3"
     assert properties[f"{PROPERTY_PREFIX}geo_source"] == "iptocc"
     assert properties[f"{PROPERTY_PREFIX}geo_version"].startswith("iptocc 3.")
 

@@ -103,6 +103,59 @@ def test_longest_domain_suffix_gives_the_service(spark):
     assert profiles == {"a.cdn.example.com": ("long", "streaming"), "www.example.com": ("short", "other")}
 
 
+# Catalog coverage: each row a hostname, the service and category the real catalog must give it.
+# Lookalikes and shared parents check that suffixes match whole labels and the longest wins.
+NAMED = [
+    ("outlook.office365.com", "outlook", "other"), ("www.hotmail.com", "outlook", "other"),
+    ("login.live.com", "outlook", "other"), ("olive.com", "unclassified", "other"),
+    ("teams.live.com", "teams", "other"), ("teams.microsoft.com", "teams", "other"),
+    ("www.microsoft.com", "microsoft", "other"), ("www.msn.com", "microsoft", "other"),
+    ("www.bing.com", "bing", "search"), ("web.skype.com", "skype", "other"),
+    ("update.microsoft.com", "windows_update", "other"), ("au.download.windowsupdate.com", "windows_update", "other"),
+    ("search.yahoo.com", "yahoo", "search"), ("s.yimg.com", "yahoo", "search"), ("notyahoo.com", "unclassified", "other"),
+    ("v.youku.com", "youku", "chinese_services"), ("www.iqiyi.com", "iqiyi", "chinese_services"),
+    ("i0.hdslb.com", "bilibili", "chinese_services"), ("www.bilibili.com", "bilibili", "chinese_services"),
+    ("news.sina.com.cn", "sina", "chinese_services"), ("wx1.sinaimg.cn", "weibo", "chinese_services"),
+    ("www.sohu.com", "sohu", "chinese_services"), ("music.163.com", "netease", "chinese_services"),
+    ("mail.126.com", "netease", "chinese_services"), ("item.jd.com", "jd", "chinese_services"),
+    ("v.qq.com", "tencent", "chinese_services"),
+    ("yandex.ru", "yandex", "search"), ("mc.yandex.com", "yandex", "search"), ("vk.com", "vk", "other"),
+    ("sun9-1.userapi.com", "vk", "other"), ("e.mail.ru", "mail_ru", "other"),
+    ("www.twitch.tv", "twitch", "streaming"), ("video-weaver.ttvnw.net", "twitch", "streaming"),
+    ("open.spotify.com", "spotify", "streaming"), ("i.scdn.co", "spotify", "streaming"),
+    ("psiphon3.com", "psiphon", "anonymity"), ("www.getlantern.org", "lantern", "anonymity"),
+    ("snowflake-broker.torproject.net", "tor", "anonymity"), ("meek.azureedge.net", "tor", "anonymity"),
+    ("ajax.aspnetcdn.com", "unclassified", "other"),  # meek's front: ordinary pages load it too
+]
+# Circumvention by port convention: (port, protocol) -> service, category.
+PORTS = [(8388, TCP, "shadowsocks", "anonymity"), (8388, UDP, "shadowsocks", "anonymity"),
+         (10086, TCP, "v2ray", "anonymity"), (10086, UDP, "unclassified", "other")]
+
+
+@pytest.fixture(scope="module")
+def named(spark, catalog):
+    """{hostname: (service, category)} for NAMED, from one query (no address or port rule applies)."""
+    flows = [(i, NOWHERE, 443, TCP, hostname) for i, (hostname, _, _) in enumerate(NAMED)]
+    return {r.hostname: (r.service, r.category) for r in classify(spark, catalog, flows).collect()}
+
+
+@pytest.mark.parametrize("hostname, service, category", NAMED)
+def test_catalog_names_the_service_and_category_of_a_hostname(named, hostname, service, category):
+    assert named[hostname] == (service, category)
+
+
+@pytest.fixture(scope="module")
+def by_port(spark, catalog):
+    """{(port, protocol): (service, category)} for PORTS, from one query (no name, no prefix)."""
+    flows = [(i, NOWHERE, port, protocol, None) for i, (port, protocol, _, _) in enumerate(PORTS)]
+    return {(r.remote_port, r.protocol): (r.service, r.category) for r in classify(spark, catalog, flows).collect()}
+
+
+@pytest.mark.parametrize("port, protocol, service, category", PORTS)
+def test_circumvention_port_conventions(by_port, port, protocol, service, category):
+    assert by_port[(port, protocol)] == (service, category)
+
+
 # --- crypto -------------------------------------------------------------------------------
 
 def test_bitcoin_p2p_port_overrides_a_vps_prefix(classified):
@@ -145,6 +198,31 @@ def test_government_registry_suffix_gives_national_government_of_the_cctld(class
 def test_listed_site_under_a_registry_suffix_wins_as_the_longer_suffix(classified):
     assert classified[14] == row(14, "unclassified", "other", kind="government_municipal", domain="delhi.gov.in",
                                  local_country="IN", country="US")
+
+
+def test_catalog_lists_news_outlets_of_at_least_30_countries(catalog):
+    countries = {e["country"] for e in catalog.raw["local_resources"]["domains"] if e["kind"] == "news"}
+    assert len(countries) >= 30, sorted(countries)
+
+
+NEWS = [("vnexpress.net", "vnexpress.net", "VN"), ("www.elcomercio.pe", "elcomercio.pe", "PE"),
+        ("jornaldeangola.ao", "jornaldeangola.ao", "AO"), ("g1.globo.com", "globo.com", "BR"),
+        ("www.bbc.co.uk", "bbc.co.uk", "GB"), ("www3.nhk.or.jp", "nhk.or.jp", "JP"),
+        ("folha.uol.com.br", "folha.uol.com.br", "BR"), ("ria.ru", "ria.ru", "RU"), ("www.dawn.com", "dawn.com", "PK")]
+
+
+@pytest.fixture(scope="module")
+def news(spark, catalog):
+    """{hostname: (kind, domain, country)} for NEWS, all on one US address, from one query."""
+    flows = [(i, "198.51.100.10", 443, TCP, hostname) for i, (hostname, _, _) in enumerate(NEWS)]
+    return {r.hostname: (r.local_resource_kind, r.local_resource_domain, r.local_resource_country)
+            for r in classify(spark, catalog, flows).collect()}
+
+
+@pytest.mark.parametrize("hostname, domain, country", NEWS)
+def test_news_outlet_gives_kind_domain_and_listed_country(news, hostname, domain, country):
+    # The address is in the US: the listed country wins over geography (and over a generic TLD).
+    assert news[hostname] == ("news", domain, country)
 
 
 def test_hostname_equal_to_a_registry_suffix_does_not_fail_the_query(spark, catalog):
