@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flowlake.silver.catalog import CATALOG_PATH, CatalogError, load_catalog
+from flowlake.silver.catalog import CATALOG_PATH, CatalogError, load_catalog, read_address_list
 from flowlake.silver.classify import address_profiles, classified_flows, hostname_profiles
 
 FLOW_SCHEMA = "line_number long, remote_ip string, remote_port int, protocol int, hostname string"
 TCP, UDP = 6, 17
 VPS_ADDRESS = "88.99.1.1"  # catalog: 88.99.0.0/16 is service vps, category anonymity
 NOWHERE = "203.0.113.5"    # in no catalog prefix
+TOR_RELAY = "136.243.147.91"  # in tor_relays_2024-02-27.txt and in the vps prefix 136.243.0.0/16
 
 FLOWS = [
     (1, "157.240.1.10", 443, TCP, "scontent.cdninstagram.com"),  # instagram name on a facebook prefix
@@ -35,6 +36,8 @@ FLOWS = [
     (12, "198.51.100.11", 443, TCP, "cs.iitd.ac.in"),               # education under registry suffix ac.in
     (13, "198.51.100.12", 443, TCP, "foo.gov.np"),                  # government under registry suffix gov.np
     (14, "198.51.100.13", 443, TCP, "www.delhi.gov.in"),            # listed municipal site under gov.in
+    (15, TOR_RELAY, 443, TCP, None),                                # a listed Tor relay inside a VPS prefix
+    (16, "136.243.147.92", 443, TCP, None),                         # its neighbour, no relay: the VPS prefix
 ]
 COUNTRIES = [("157.240.1.10", "US"), ("157.240.1.1", "US"), (VPS_ADDRESS, "DE"), ("198.51.100.10", "US"),
              ("198.51.100.11", "SG"), ("198.51.100.13", "US")]
@@ -166,6 +169,11 @@ def test_vps_prefix_names_the_same_address_without_a_crypto_port(classified):
     assert classified[7] == row(7, "vps", "anonymity", country="DE")
 
 
+def test_listed_tor_relay_beats_the_vps_prefix_it_sits_in(classified):
+    assert classified[15] == row(15, "tor", "anonymity")
+    assert classified[16] == row(16, "vps", "anonymity")
+
+
 def test_monero_rpc_port(classified):
     assert classified[8] == row(8, "monero", "crypto", coin="monero", role="rpc")
 
@@ -233,6 +241,20 @@ def test_hostname_equal_to_a_registry_suffix_does_not_fail_the_query(spark, cata
 
 
 # --- the catalog file ---------------------------------------------------------------------
+
+def test_address_list_with_a_bad_line_is_refused_naming_file_and_line(tmp_path: Path):
+    path = tmp_path / "relays.txt"
+    path.write_text("# relays\n192.0.2.1\n\n2001:DB8::1\n192.0.2.300\n")
+    with pytest.raises(CatalogError, match=r"relays.txt, line 5: expected an IPv4 or IPv6 address, got '192.0.2.300'"):
+        read_address_list(path)
+    path.write_text("# relays\n192.0.2.1  # a comment\n\n2001:DB8::1\n")
+    assert read_address_list(path) == ["192.0.2.1", "2001:db8::1"]
+
+
+def test_catalog_ships_the_dated_tor_relay_list(catalog):
+    relays = catalog.address_lists["tor_relays_2024-02-27.txt"]
+    assert len(relays) == 8054 and TOR_RELAY in relays
+
 
 def test_load_catalog_rejects_an_unknown_category(tmp_path: Path):
     raw = yaml.safe_load(CATALOG_PATH.read_text())
