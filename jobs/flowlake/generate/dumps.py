@@ -33,6 +33,7 @@ import yaml
 from flowlake.config import Config, load_config, source_for
 from flowlake.progress import Progress
 from flowlake.readers.delimited import NFDUMP_V1
+from flowlake.silver.catalog import REFERENCE_DIR, read_address_list
 from flowlake.storage import parent_uri, s3_client, write_object
 
 WORLD = yaml.safe_load((Path(__file__).with_name("world.yaml")).read_text())
@@ -43,6 +44,12 @@ SCANNER_SHARE = 0.02  # inbound probes from scanners, on top of each day's flows
 TRANSIT_SHARE = 0.01  # records between two outside addresses, which silver must drop
 SCANNER_PREFIX, TRANSIT_PREFIX = "193.32.160.0/24", "203.0.113.0/24"
 SCANNED_PORTS = np.array([22, 23, 445, 3389])
+LOOKALIKE_SHARE = 0.01  # flows to sites whose names end in a catalog domain's letters, not its labels
+# plumbing.com is not bing.com (search), dropbox.com not x.com (western_social), olive.com not live.com.
+LOOKALIKE_DOMAINS = ("plumbing.com", "dropbox.com", "olive.com")
+TOR_RELAY_SHARE = 0.005  # flows to Tor relays on rented servers, on 443, with no DNS name
+TOR_RELAY_LIST = "tor_relays_2024-02-27.txt"
+RELAY_HOSTING_PREFIXES = ("88.99.0.0/16", "95.216.0.0/16", "136.243.0.0/16")  # Hetzner: the catalog's vps
 HOSTS_PER_RANGE = 24
 IPS_PER_PREFIX = 6
 # Busy 09:00-21:00 local on weekdays (DOMAIN.md); weekends carry 60% of a weekday's flows.
@@ -151,6 +158,47 @@ def _scanner_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
     }
 
 
+def _lookalike_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Web sites whose names end like a catalog domain (plumbing.com, bing.com): a rule that
+    matched the end of the text instead of whole labels would call them search or social."""
+    k = int(n * LOOKALIKE_SHARE)
+    sites = [(domain, _ips(WORLD["background"]["prefixes"], 1, f"lookalike-{domain}")[0]) for domain in LOOKALIKE_DOMAINS]
+    site_index, host_index = rng.integers(0, len(sites), size=k), rng.integers(0, len(hosts) - 2, size=k)
+    return {
+        "src_ip": np.array([h[1] for h in hosts], dtype=object)[host_index],
+        "range_name": np.array([h[0] for h in hosts], dtype=object)[host_index],
+        "dst_ip": np.array([ip for _, ip in sites], dtype=object)[site_index],
+        "src_port": rng.integers(32768, 61000, size=k), "dst_port": np.full(k, 443),
+        "protocol": np.full(k, 6), "kind": np.full(k, "background", dtype=object),
+        "name": np.full(k, "background", dtype=object), "category": np.full(k, "other", dtype=object),
+        "detail": np.full(k, "", dtype=object), "domain": np.array([d for d, _ in sites], dtype=object)[site_index],
+    }
+
+
+def tor_relays_on_rented_servers() -> list[str]:
+    """Relays of the shipped relay list inside the hosting blocks the catalog calls vps."""
+    blocks = [ipaddress.ip_network(cidr) for cidr in RELAY_HOSTING_PREFIXES]
+    relays = read_address_list(REFERENCE_DIR / TOR_RELAY_LIST)
+    return sorted(a for a in relays if any(ipaddress.ip_address(a) in block for block in blocks))[:8]
+
+
+def _tor_relay_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Tor without its port or name: a client's guard is a relay on a rented server, often on
+    ORPort 443, reached by address alone; the hosting block says vps, only the relay list says tor."""
+    k = int(n * TOR_RELAY_SHARE)
+    relays = np.array(tor_relays_on_rented_servers(), dtype=object)
+    host_index = rng.integers(0, len(hosts) - 2, size=k)
+    return {
+        "src_ip": np.array([h[1] for h in hosts], dtype=object)[host_index],
+        "range_name": np.array([h[0] for h in hosts], dtype=object)[host_index],
+        "dst_ip": relays[rng.integers(0, len(relays), size=k)],
+        "src_port": rng.integers(32768, 61000, size=k), "dst_port": np.full(k, 443),
+        "protocol": np.full(k, 6), "kind": np.full(k, "service", dtype=object),
+        "name": np.full(k, "tor", dtype=object), "category": np.full(k, "anonymity", dtype=object),
+        "detail": np.full(k, "", dtype=object), "domain": np.full(k, "", dtype=object),
+    }
+
+
 def _transit_records(rng, ip_table, n: int) -> dict:
     """Records between two outside addresses (an exporter sees more than the monitored ranges)."""
     k = int(n * TRANSIT_SHARE)
@@ -199,7 +247,8 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict]]:
         "detail": np.array([d.detail for d in destinations], dtype=object)[choice],
         "domain": np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice],
     }
-    extras = [_scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n)]
+    extras = [_scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n), _lookalike_records(rng, hosts, n),
+              _tor_relay_records(rng, hosts, n)]
     columns = {key: np.concatenate([columns[key]] + [extra[key] for extra in extras]) for key in columns}
     mining = []
     for plan_m in miners(config):
@@ -336,9 +385,12 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
     """What later layers must recover, summed from the per-day records."""
     monthly: dict = {}
     countries: dict = {}
+    tor_flows = 0
     for d in days:
         month = d["day"][:7]
         for g in d["groups"]:
+            if (g["kind"], g["name"]) == ("service", "tor"):
+                tor_flows += g["count_all"]
             cell = monthly.setdefault(g["range_name"], {}).setdefault(month, {})
             cat = cell.setdefault(g["category"], {"flows": 0, "bytes": 0})
             cat["flows"] += g["count_all"]
@@ -374,6 +426,7 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "records_by_day": {d["day"]: d["records"] for d in days},
         "monthly_by_range_and_category": monthly,
         "crossover_month": crossover,
+        "tor_flows": tor_flows,
         "overseas_countries": {c: v for c, v in sorted(countries.items())},
         "miners": [{**m, "peers": sorted(m["peers"])} for m in miners_truth.values()],
     }
