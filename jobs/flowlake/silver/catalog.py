@@ -44,6 +44,12 @@ class Catalog:
     def global_infrastructure(self) -> list[str]:
         return [s["name"] for s in self.services() if s.get("global_infrastructure")]
 
+    def prefixes(self, service: dict) -> list[str]:
+        """A service's prefixes and the addresses of its lists: a listed address is a prefix of
+        full length, so a relay beats the hosting provider's block it sits in."""
+        listed = [address for name in service.get("address_lists", []) for address in self.address_lists[name]]
+        return service.get("prefixes", []) + listed
+
     def domain_rules(self, spark: SparkSession) -> DataFrame:
         """suffix -> service, category, and local resource and pool facts, one row per suffix."""
         rows: dict[str, dict] = {}
@@ -72,12 +78,8 @@ class Catalog:
     def prefix_rules(self, spark: SparkSession) -> DataFrame:
         schema = T.StructType([T.StructField("prefix_service", T.StringType()),
                                T.StructField("prefix_category", T.StringType())])
-        # A listed address is a prefix of its full length, so it beats the hosting provider's block.
         return prefix_table(spark, [(cidr, {"prefix_service": s["name"], "prefix_category": s["category"]})
-                                    for s in self.services()
-                                    for cidr in s.get("prefixes", []) + [address for name in s.get("address_lists", [])
-                                                                         for address in self.address_lists[name]]],
-                            schema)
+                                    for s in self.services() for cidr in self.prefixes(s)], schema)
 
     def port_rules(self, spark: SparkSession) -> DataFrame:
         return spark.createDataFrame(
