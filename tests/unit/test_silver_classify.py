@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flowlake.silver.catalog import CATALOG_PATH, CatalogError, load_catalog
+from flowlake.silver.catalog import CATALOG_PATH, CatalogError, load_catalog, read_address_list
 from flowlake.silver.classify import address_profiles, classified_flows, hostname_profiles
 
 FLOW_SCHEMA = "line_number long, remote_ip string, remote_port int, protocol int, hostname string"
@@ -20,6 +20,7 @@ TCP, UDP = 6, 17
 VPS_ADDRESS = "88.99.1.1"  # Hetzner's AS24940: service vps, category anonymity
 CLOUD_ADDRESS = "47.88.1.1"  # Alibaba Cloud's AS45102: service cloud_hosting, category other
 NOWHERE = "203.0.113.5"    # in no catalog prefix and no AS
+TOR_RELAY = "136.243.147.91"  # in tor_relays_2024-02-27.txt and in Hetzner's AS (vps)
 
 FLOWS = [
     (1, "157.240.1.10", 443, TCP, "scontent.cdninstagram.com"),  # instagram name on a facebook prefix
@@ -41,12 +42,15 @@ FLOWS = [
     (17, CLOUD_ADDRESS, 443, TCP, None),                            # Alibaba Cloud customer box, no name
     (18, CLOUD_ADDRESS, 443, TCP, "www.taobao.com"),                # the same AS, named alibaba
     (19, "8.8.8.8", 53, UDP, None),                                 # public_dns prefix inside google's AS
+    (20, TOR_RELAY, 443, TCP, None),                                # a listed Tor relay inside a VPS AS
+    (21, "136.243.147.92", 443, TCP, None),                         # its neighbour, no relay: the VPS AS
 ]
 # (remote_ip, remote_country, remote_asn, remote_as_name), as silver.geo gives them.
 LOCATIONS = [("157.240.1.10", "US", 32934, "FACEBOOK"), ("157.240.1.1", "US", 32934, "FACEBOOK"),
              (VPS_ADDRESS, "DE", 24940, "Hetzner Online GmbH"), ("198.51.100.10", "US", None, None),
              ("198.51.100.11", "SG", None, None), ("198.51.100.13", "US", None, None),
-             (CLOUD_ADDRESS, "US", 45102, "Alibaba US Technology Co., Ltd."), ("8.8.8.8", "US", 15169, "GOOGLE")]
+             (CLOUD_ADDRESS, "US", 45102, "Alibaba US Technology Co., Ltd."), ("8.8.8.8", "US", 15169, "GOOGLE"),
+             (TOR_RELAY, "DE", 24940, "Hetzner Online GmbH"), ("136.243.147.92", "DE", 24940, "Hetzner Online GmbH")]
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +131,59 @@ def test_longest_domain_suffix_gives_the_service(spark):
     assert profiles == {"a.cdn.example.com": ("long", "streaming"), "www.example.com": ("short", "other")}
 
 
+# Catalog coverage: each row a hostname, the service and category the real catalog must give it.
+# Lookalikes and shared parents check that suffixes match whole labels and the longest wins.
+NAMED = [
+    ("outlook.office365.com", "outlook", "other"), ("www.hotmail.com", "outlook", "other"),
+    ("login.live.com", "outlook", "other"), ("olive.com", "unclassified", "other"),
+    ("teams.live.com", "teams", "other"), ("teams.microsoft.com", "teams", "other"),
+    ("www.microsoft.com", "microsoft", "other"), ("www.msn.com", "microsoft", "other"),
+    ("www.bing.com", "bing", "search"), ("web.skype.com", "skype", "other"),
+    ("update.microsoft.com", "windows_update", "other"), ("au.download.windowsupdate.com", "windows_update", "other"),
+    ("search.yahoo.com", "yahoo", "search"), ("s.yimg.com", "yahoo", "search"), ("notyahoo.com", "unclassified", "other"),
+    ("v.youku.com", "youku", "chinese_services"), ("www.iqiyi.com", "iqiyi", "chinese_services"),
+    ("i0.hdslb.com", "bilibili", "chinese_services"), ("www.bilibili.com", "bilibili", "chinese_services"),
+    ("news.sina.com.cn", "sina", "chinese_services"), ("wx1.sinaimg.cn", "weibo", "chinese_services"),
+    ("www.sohu.com", "sohu", "chinese_services"), ("music.163.com", "netease", "chinese_services"),
+    ("mail.126.com", "netease", "chinese_services"), ("item.jd.com", "jd", "chinese_services"),
+    ("v.qq.com", "tencent", "chinese_services"),
+    ("yandex.ru", "yandex", "search"), ("mc.yandex.com", "yandex", "search"), ("vk.com", "vk", "other"),
+    ("sun9-1.userapi.com", "vk", "other"), ("e.mail.ru", "mail_ru", "other"),
+    ("www.twitch.tv", "twitch", "streaming"), ("video-weaver.ttvnw.net", "twitch", "streaming"),
+    ("open.spotify.com", "spotify", "streaming"), ("i.scdn.co", "spotify", "streaming"),
+    ("psiphon3.com", "psiphon", "anonymity"), ("www.getlantern.org", "lantern", "anonymity"),
+    ("snowflake-broker.torproject.net", "tor", "anonymity"), ("meek.azureedge.net", "tor", "anonymity"),
+    ("ajax.aspnetcdn.com", "unclassified", "other"),  # meek's front: ordinary pages load it too
+]
+# Circumvention by port convention: (port, protocol) -> service, category.
+PORTS = [(8388, TCP, "shadowsocks", "anonymity"), (8388, UDP, "shadowsocks", "anonymity"),
+         (10086, TCP, "v2ray", "anonymity"), (10086, UDP, "unclassified", "other")]
+
+
+@pytest.fixture(scope="module")
+def named(spark, catalog):
+    """{hostname: (service, category)} for NAMED, from one query (no address or port rule applies)."""
+    flows = [(i, NOWHERE, 443, TCP, hostname) for i, (hostname, _, _) in enumerate(NAMED)]
+    return {r.hostname: (r.service, r.category) for r in classify(spark, catalog, flows).collect()}
+
+
+@pytest.mark.parametrize("hostname, service, category", NAMED)
+def test_catalog_names_the_service_and_category_of_a_hostname(named, hostname, service, category):
+    assert named[hostname] == (service, category)
+
+
+@pytest.fixture(scope="module")
+def by_port(spark, catalog):
+    """{(port, protocol): (service, category)} for PORTS, from one query (no name, no prefix)."""
+    flows = [(i, NOWHERE, port, protocol, None) for i, (port, protocol, _, _) in enumerate(PORTS)]
+    return {(r.remote_port, r.protocol): (r.service, r.category) for r in classify(spark, catalog, flows).collect()}
+
+
+@pytest.mark.parametrize("port, protocol, service, category", PORTS)
+def test_circumvention_port_conventions(by_port, port, protocol, service, category):
+    assert by_port[(port, protocol)] == (service, category)
+
+
 # --- crypto -------------------------------------------------------------------------------
 
 def test_bitcoin_p2p_port_overrides_a_vps_as(classified):
@@ -135,6 +192,11 @@ def test_bitcoin_p2p_port_overrides_a_vps_as(classified):
 
 def test_vps_as_names_the_same_address_without_a_crypto_port(classified):
     assert classified[7] == row(7, "vps", "anonymity", country="DE")
+
+
+def test_listed_tor_relay_beats_the_vps_prefix_it_sits_in(classified):
+    assert classified[20] == row(20, "tor", "anonymity", country="DE")
+    assert classified[21] == row(21, "vps", "anonymity", country="DE")
 
 
 def test_monero_rpc_port(classified):
@@ -180,6 +242,31 @@ def test_listed_site_under_a_registry_suffix_wins_as_the_longer_suffix(classifie
                                  local_country="IN", country="US")
 
 
+def test_catalog_lists_news_outlets_of_at_least_30_countries(catalog):
+    countries = {e["country"] for e in catalog.raw["local_resources"]["domains"] if e["kind"] == "news"}
+    assert len(countries) >= 30, sorted(countries)
+
+
+NEWS = [("vnexpress.net", "vnexpress.net", "VN"), ("www.elcomercio.pe", "elcomercio.pe", "PE"),
+        ("jornaldeangola.ao", "jornaldeangola.ao", "AO"), ("g1.globo.com", "globo.com", "BR"),
+        ("www.bbc.co.uk", "bbc.co.uk", "GB"), ("www3.nhk.or.jp", "nhk.or.jp", "JP"),
+        ("folha.uol.com.br", "folha.uol.com.br", "BR"), ("ria.ru", "ria.ru", "RU"), ("www.dawn.com", "dawn.com", "PK")]
+
+
+@pytest.fixture(scope="module")
+def news(spark, catalog):
+    """{hostname: (kind, domain, country)} for NEWS, all on one US address, from one query."""
+    flows = [(i, "198.51.100.10", 443, TCP, hostname) for i, (hostname, _, _) in enumerate(NEWS)]
+    return {r.hostname: (r.local_resource_kind, r.local_resource_domain, r.local_resource_country)
+            for r in classify(spark, catalog, flows).collect()}
+
+
+@pytest.mark.parametrize("hostname, domain, country", NEWS)
+def test_news_outlet_gives_kind_domain_and_listed_country(news, hostname, domain, country):
+    # The address is in the US: the listed country wins over geography (and over a generic TLD).
+    assert news[hostname] == ("news", domain, country)
+
+
 def test_hostname_equal_to_a_registry_suffix_does_not_fail_the_query(spark, catalog):
     names = spark.createDataFrame([("nic.in",)], "hostname string")
     profiles = [(r.hostname, r.local_resource_kind, r.local_resource_country)
@@ -188,6 +275,20 @@ def test_hostname_equal_to_a_registry_suffix_does_not_fail_the_query(spark, cata
 
 
 # --- the catalog file ---------------------------------------------------------------------
+
+def test_address_list_with_a_bad_line_is_refused_naming_file_and_line(tmp_path: Path):
+    path = tmp_path / "relays.txt"
+    path.write_text("# relays\n192.0.2.1\n\n2001:DB8::1\n192.0.2.300\n")
+    with pytest.raises(CatalogError, match=r"relays.txt, line 5: expected an IPv4 or IPv6 address, got '192.0.2.300'"):
+        read_address_list(path)
+    path.write_text("# relays\n192.0.2.1  # a comment\n\n2001:DB8::1\n")
+    assert read_address_list(path) == ["192.0.2.1", "2001:db8::1"]
+
+
+def test_catalog_ships_the_dated_tor_relay_list(catalog):
+    relays = catalog.address_lists["tor_relays_2024-02-27.txt"]
+    assert len(relays) == 8054 and TOR_RELAY in relays
+
 
 def test_load_catalog_rejects_an_unknown_category(tmp_path: Path):
     raw = yaml.safe_load(CATALOG_PATH.read_text())

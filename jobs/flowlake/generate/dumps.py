@@ -46,6 +46,7 @@ import yaml
 from flowlake.config import Config, load_config, source_for
 from flowlake.progress import Progress
 from flowlake.readers.delimited import NFDUMP_V1
+from flowlake.silver.catalog import REFERENCE_DIR, read_address_list
 from flowlake.storage import parent_uri, s3_client, write_object
 
 WORLD = yaml.safe_load((Path(__file__).with_name("world.yaml")).read_text())
@@ -65,6 +66,12 @@ CRAWLER_PREFIX = "104.131.0.0/16"  # a hosting provider's rented servers
 # site and a small shop, all named by passive DNS in the same hours.
 SHARED_PREFIX, SHARED_NAMES = "104.28.0.0/16", ("supportxmr.com", "bangkokpost.com", "shop-{i}.example")
 SCANNED_PORTS = np.array([22, 23, 445, 3389])
+LOOKALIKE_SHARE = 0.01  # flows to sites whose names end in a catalog domain's letters, not its labels
+# plumbing.com is not bing.com (search), dropbox.com not x.com (western_social), olive.com not live.com.
+LOOKALIKE_DOMAINS = ("plumbing.com", "dropbox.com", "olive.com")
+TOR_RELAY_SHARE = 0.005  # flows to Tor relays on rented servers, on 443, with no DNS name
+TOR_RELAY_LIST = "tor_relays_2024-02-27.txt"
+RELAY_HOSTING_PREFIXES = ("88.99.0.0/16", "95.216.0.0/16", "136.243.0.0/16")  # Hetzner: the catalog's vps
 HOSTS_PER_RANGE = 24
 IPS_PER_PREFIX = 6
 # Busy 09:00-21:00 local on weekdays (DOMAIN.md); weekends carry 60% of a weekday's flows.
@@ -264,6 +271,37 @@ def _hosting_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
                     category=np.array([s[2] for s in servers], dtype=object)[server_index])
 
 
+def _lookalike_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Web sites whose names end like a catalog domain (plumbing.com, bing.com): a rule that
+    matched the end of the text instead of whole labels would call them search or social."""
+    k = int(n * LOOKALIKE_SHARE)
+    sites = [(domain, _ips(WORLD["background"]["prefixes"], 1, f"lookalike-{domain}")[0]) for domain in LOOKALIKE_DOMAINS]
+    site_index = rng.integers(0, len(sites), size=k)
+    range_name, src_ip = _ordinary_hosts(rng, hosts, k)
+    return _records(rng, _human_times(rng, k), src_ip=src_ip, range_name=range_name,
+                    dst_ip=np.array([ip for _, ip in sites], dtype=object)[site_index], dst_port=443,
+                    kind="background", name="background", category="other",
+                    domain=np.array([d for d, _ in sites], dtype=object)[site_index])
+
+
+def tor_relays_on_rented_servers() -> list[str]:
+    """Relays of the shipped relay list inside the hosting blocks the catalog calls vps."""
+    blocks = [ipaddress.ip_network(cidr) for cidr in RELAY_HOSTING_PREFIXES]
+    relays = read_address_list(REFERENCE_DIR / TOR_RELAY_LIST)
+    return sorted(a for a in relays if any(ipaddress.ip_address(a) in block for block in blocks))[:8]
+
+
+def _tor_relay_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Tor without its port or name: a client's guard is a relay on a rented server, often on
+    ORPort 443, reached by address alone; the hosting block says vps, only the relay list says tor."""
+    k = int(n * TOR_RELAY_SHARE)
+    relays = np.array(tor_relays_on_rented_servers(), dtype=object)
+    range_name, src_ip = _ordinary_hosts(rng, hosts, k)
+    return _records(rng, _human_times(rng, k), src_ip=src_ip, range_name=range_name,
+                    dst_ip=relays[rng.integers(0, len(relays), size=k)], dst_port=443, kind="service", name="tor",
+                    category="anonymity")
+
+
 def _transit_records(rng, ip_table, n: int) -> dict:
     """Records between two outside addresses (an exporter sees more than the monitored ranges)."""
     k = int(n * TRANSIT_SHARE)
@@ -389,7 +427,8 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], l
                        detail=np.array([d.detail for d in destinations], dtype=object)[choice],
                        domain=np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice]),
               _scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n),
-              _crawler_records(rng, hosts, n), _shared_records(rng, hosts, n), _hosting_records(rng, hosts, n)]
+              _crawler_records(rng, hosts, n), _shared_records(rng, hosts, n), _hosting_records(rng, hosts, n),
+              _lookalike_records(rng, hosts, n), _tor_relay_records(rng, hosts, n)]
     mining = []
     for plan_m in miners(config):
         if plan.progress < plan_m["starts_at"]:
@@ -530,9 +569,12 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
     served: dict = {}
     countries: dict = {}
     coverage = {"estimated_bytes": 0, "ambiguous_bytes": 0}
+    tor_flows = 0
     for d in days:
         month = d["day"][:7]
         for g in d["groups"]:
+            if (g["kind"], g["name"]) == ("service", "tor"):
+                tor_flows += g["weight_sum"]
             # Scanners and crawlers started their conversations: served, not the hosts' own use.
             if g["kind"] in SERVED_KINDS:
                 cell = served.setdefault(g["range_name"], {"flows": 0, "bytes": 0})
@@ -585,6 +627,7 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "served_by_range": served,
         "coverage": coverage,
         "crossover_month": crossover,
+        "tor_flows": tor_flows,
         "overseas_countries": {c: v for c, v in sorted(countries.items())},
         "miners": [{**m, "pools": sorted(m["pools"]), "peers": sorted(m["peers"])} for m in miners_truth.values()],
         # Hosts whose flows touch crypto without mining (the decoys), per host, coin and kind.

@@ -1,13 +1,15 @@
 """The versioned service catalog (jobs/flowlake/reference/catalog.yaml) as rule tables.
 
-`load_catalog()` reads and checks the YAML; `Catalog.*_rules(spark)` give the small
+`load_catalog()` reads and checks the YAML and the dated address lists it names
+(`services[].address_lists`, files beside it); `Catalog.*_rules(spark)` give the small
 DataFrames silver joins against: domain suffixes, address prefixes, AS numbers, ports, crypto
 and local resource rules. The YAML's header explains the priorities.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
@@ -18,7 +20,8 @@ from pyspark.sql import types as T
 from flowlake.silver.addresses import prefix_table
 
 # Read as package data, so it is found when flowlake is imported from a zip (--py-files) too.
-CATALOG_PATH = files("flowlake") / "reference" / "catalog.yaml"
+REFERENCE_DIR = files("flowlake") / "reference"
+CATALOG_PATH = REFERENCE_DIR / "catalog.yaml"
 CATEGORIES = ("western_social", "chinese_services", "streaming", "gaming", "crypto", "anonymity", "search", "other")
 LOCAL_KINDS = ("news", "government_national", "government_district", "government_municipal", "education")
 UNCLASSIFIED = "unclassified"
@@ -32,12 +35,20 @@ class CatalogError(ValueError):
 class Catalog:
     version: str
     raw: dict
+    # file name -> its addresses, for the services' `address_lists`
+    address_lists: dict[str, list[str]] = field(default_factory=dict)
 
     def services(self) -> list[dict]:
         return self.raw["services"]
 
     def global_infrastructure(self) -> list[str]:
         return [s["name"] for s in self.services() if s.get("global_infrastructure")]
+
+    def prefixes(self, service: dict) -> list[str]:
+        """A service's prefixes and the addresses of its lists: a listed address is a prefix of
+        full length, so a relay beats the hosting provider's block it sits in."""
+        listed = [address for name in service.get("address_lists", []) for address in self.address_lists[name]]
+        return service.get("prefixes", []) + listed
 
     def domain_rules(self, spark: SparkSession) -> DataFrame:
         """suffix -> service, category, and local resource and pool facts, one row per suffix."""
@@ -68,7 +79,7 @@ class Catalog:
         schema = T.StructType([T.StructField("prefix_service", T.StringType()),
                                T.StructField("prefix_category", T.StringType())])
         return prefix_table(spark, [(cidr, {"prefix_service": s["name"], "prefix_category": s["category"]})
-                                    for s in self.services() for cidr in s.get("prefixes", [])], schema)
+                                    for s in self.services() for cidr in self.prefixes(s)], schema)
 
     def as_numbers(self) -> dict[str, int]:
         """AS name as the ASN database spells it -> AS number (the database names ASes, not numbers)."""
@@ -119,7 +130,9 @@ def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
     for entry in raw["local_resources"]["domains"] + raw["local_resources"]["suffixes"]:
         if entry["kind"] not in LOCAL_KINDS:
             raise CatalogError(f"{path}: local resource {entry}: kind is not one of {LOCAL_KINDS}")
-    return Catalog(version=str(raw["version"]), raw=raw)
+    names = {name for s in raw["services"] for name in s.get("address_lists", [])}
+    return Catalog(version=str(raw["version"]), raw=raw,
+                   address_lists={name: read_address_list(REFERENCE_DIR / name) for name in sorted(names)})
 
 
 def _check_asns(path: Traversable, raw: dict) -> None:
@@ -140,3 +153,19 @@ def _check_asns(path: Traversable, raw: dict) -> None:
                 raise CatalogError(f"{path}: service {s['name']}: AS {asn} has no entry in as_names "
                                    "(the name the ASN database gives it), so no address could match it")
             owners[asn] = s["name"]
+
+
+def read_address_list(path: Traversable) -> list[str]:
+    """The addresses of a reference list: one a line, `#` starts a comment."""
+    if not path.is_file():
+        raise CatalogError(f"{path}: address list named in the catalog does not exist")
+    addresses = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            addresses.append(ipaddress.ip_address(text).compressed)
+        except ValueError:
+            raise CatalogError(f"{path}, line {number}: expected an IPv4 or IPv6 address, got {text!r}") from None
+    return addresses
