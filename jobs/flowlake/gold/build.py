@@ -116,7 +116,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
             silver_properties = table_properties(spark, silver_path)
             properties = {"silver_flows_version": silver_version,
                           **{k: silver_properties.get(f"{PROPERTY_PREFIX}{k}")
-                             for k in ("catalog_version", "geo_source", "geo_version")}}
+                             for k in ("catalog_version", "psl_version", "geo_source", "geo_version")}}
             for name in DAILY_TABLES:
                 replace_where(tables[name], paths[name], f"day IN ({day_list(days)})", "day")
             replace_where(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE],

@@ -55,6 +55,7 @@ def read_tables(spark: SparkSession, config: Config, name: str) -> tuple[dict[st
         provenance[f"{layer}.{table}"] = f"version {version} ({path})"
     properties = table_properties(spark, config.table_uri(*TABLES[name][0]))
     provenance["service catalog"] = properties.get(f"{PROPERTY_PREFIX}catalog_version", "unknown")
+    provenance["public suffix list"] = properties.get(f"{PROPERTY_PREFIX}psl_version", "unknown")
     provenance["geo database"] = properties.get(f"{PROPERTY_PREFIX}geo_version", "unknown")
     return frames, provenance
 
