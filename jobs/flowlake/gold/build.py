@@ -96,7 +96,8 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     silver_version = table_version(spark, silver_path)
     catalog = load_catalog()
     rule = PresenceRule(min_activity_ratio=config.gold.presence_min_activity_ratio,
-                        min_local_domains=config.gold.presence_min_local_domains)
+                        min_local_domains=config.gold.presence_min_local_domains,
+                        min_days=config.gold.presence_min_days, min_hosts=config.gold.presence_min_hosts)
     with progress.stage("aggregate") as stage:
         changed = silver.where(f"day IN ({day_list(days)})")
         tables = {name: build(changed).cache() for name, build in DAILY_TABLES.items()}

@@ -84,8 +84,7 @@ def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_
     if window.name == "overseas":
         presence = frames["overseas_presence"].where(F.col("period_start") == F.lit(window.start)).toPandas()
         refuse_empty(presence, window, "gold.overseas_presence")
-        return build_overseas_report(window, presence, config.gold.presence_min_activity_ratio,
-                                     config.gold.presence_min_local_domains, provenance)
+        return build_overseas_report(window, presence, config.gold, provenance)
     # The crypto report is the one naming internal hosts; the others only count them.
     daily = pseudonymised(frames["crypto_activity_daily"], "internal_ip", key)
     both = in_window(daily, window.start, window.end).unionByName(
