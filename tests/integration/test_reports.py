@@ -22,7 +22,6 @@ from flowlake.storage import list_objects, local_path, s3_client
 from tests.integration.conftest import REPORTS_RUN_TIME
 
 pytestmark = pytest.mark.integration
-PLANTED_COUNTRIES = {"IN", "MY", "NZ", "KE"}
 
 
 def published(config, name: str, file: str) -> bytes:
@@ -81,17 +80,18 @@ def test_trend_weekday_hour_heat_map_counts_every_silver_flow(spark, reports):
         assert int(matrix.drop(columns="weekday").to_numpy().sum()) == expected
 
 
-def test_overseas_report_ranks_the_planted_countries_with_gold_figures_and_evidence(spark, reports):
+def test_overseas_report_ranks_the_planted_countries_with_gold_figures_and_evidence(spark, reports, gold_lake):
     config, results = reports
     flagged = csv(config, "overseas", "flagged_countries.csv")
-    assert set(flagged["country"]) == PLANTED_COUNTRIES
+    assert set(flagged["country"]) == set(gold_lake[1]["overseas_countries"])
     assert list(flagged["activity_ratio"]) == sorted(flagged["activity_ratio"], reverse=True)
     rows = {r.country: r for r in gold(spark, config, "overseas_presence")
             .where("period_start = DATE'2017-09-01'").collect()}
     html = published(config, "overseas", "report.html").decode()
     for r in flagged.itertuples():
-        assert (r.activity_ratio, r.local_domains, r.evidence) == \
-            (rows[r.country].activity_ratio, rows[r.country].local_domains, rows[r.country].evidence)
+        assert (r.activity_ratio, r.local_domains, r.local_days, r.local_hosts, r.evidence) == \
+            (rows[r.country].activity_ratio, rows[r.country].local_domains, rows[r.country].local_days,
+             rows[r.country].local_hosts, rows[r.country].evidence)
         assert r.evidence in html
     assert "New since the month before: none. Dropped: none." in results["overseas"]["report"].headlines
 

@@ -4,8 +4,9 @@ import ipaddress
 
 import pytest
 
-from flowlake.generate.dumps import WORLD, world_destinations
+from flowlake.generate.dumps import WORLD, local_sites, world_destinations
 from flowlake.silver.catalog import load_catalog
+from flowlake.silver.public_suffixes import bundled_list
 
 
 @pytest.mark.parametrize("source", ["iptocc", "geoip2fast"])
@@ -30,3 +31,17 @@ def test_every_world_service_is_a_catalog_service_with_its_domains_and_prefixes(
             network = ipaddress.ip_network(prefix)
             assert any(network.subnet_of(ipaddress.ip_network(p)) for s in catalog.values()
                        for p in s.get("prefixes", []) if ipaddress.ip_network(p).version == network.version), prefix
+
+
+
+def test_cdn_served_sites_are_their_countrys_by_registry_suffix_and_on_their_cdns_prefixes():
+    suffixes = {s.suffix: s.country for s in bundled_list().suffixes}
+    cdn_prefixes = {s["name"]: s["prefixes"] for s in WORLD["services"]}
+    served = [c for c in WORLD["overseas"] + [WORLD["single_visit"]] if "served_by" in c]
+    assert served, "the world has CDN-served local sites"
+    for country in served:
+        for site in local_sites(country, "overseas_cdn"):
+            (domain,) = site.domains
+            assert suffixes[domain.split(".", 1)[1]] == country["country"] == site.name, domain
+            assert any(ipaddress.ip_address(site.ips[0]) in ipaddress.ip_network(p)
+                       for p in cdn_prefixes[country["served_by"]]), domain

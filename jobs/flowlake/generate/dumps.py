@@ -5,7 +5,7 @@ Run: `flowlake generate --config C --start 2017-07-01 --end 2017-12-31 --flows-p
 Each day gets an nfdump 1.7.x CSV dump (exporter-local time, Summary trailer) from the
 `flows/pyongyang/` exporter, a GoFlow2 JSON-lines dump from `flows/goflow2/` and a passive
 DNS file in COF from `dns/`, all gzip-compressed, under raw_uri (file:// or s3a://). The
-world they are drawn from (services, overseas countries, miners) is `world.yaml` beside this
+world they are drawn from (services, overseas countries, a single foreign visit, miners) is `world.yaml` beside this
 file; who talks to what changes across the window as DOMAIN.md describes. The ground truth,
 computed from the generated records themselves, goes to `<raw_uri>/../ground_truth/`.
 Days are generated in parallel worker processes, all columns at once with numpy and pyarrow.
@@ -52,9 +52,9 @@ WEEKEND_SHARE = 0.6
 
 @dataclass(frozen=True)
 class Destination:
-    """Something internal hosts talk to: a service, an overseas local site, a crypto peer or pool."""
+    """Something internal hosts talk to: a service, a background site or an overseas local site."""
 
-    kind: str  # service | overseas | crypto
+    kind: str  # service | background | overseas | overseas_cdn (served from a CDN) | single_visit
     name: str  # service name, country code or coin
     category: str
     detail: str  # local resource kind or crypto role; "" for services
@@ -81,6 +81,15 @@ def hash_stable(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
+def local_sites(country: dict, kind: str) -> list[Destination]:
+    """A country's local news, government and university sites, on its own prefixes or its CDN's."""
+    prefixes = (next(s["prefixes"] for s in WORLD["services"] if s["name"] == country["served_by"])
+                if "served_by" in country else country["prefixes"])
+    return [Destination(kind, country["country"], "other", site_kind, "steady",
+                        country.get("weight", 0) / len(domains) / 3, _ips(prefixes, 1, domain), (domain,), 443, 6)
+            for site_kind, domains in country["domains"].items() for domain in domains]
+
+
 def world_destinations() -> list[Destination]:
     destinations = []
     for s in WORLD["services"]:
@@ -94,11 +103,7 @@ def world_destinations() -> list[Destination]:
                                         _ips(background["prefixes"][i % len(background["prefixes"]):], 1, f"site{i}"),
                                         (f"site{i}-portal.com",), 443, 6))
     for c in WORLD["overseas"]:
-        for kind, domains in c["domains"].items():
-            for domain in domains:
-                destinations.append(Destination("overseas", c["country"], "other", kind, "steady",
-                                                c["weight"] / len(domains) / 3,
-                                                _ips(c["prefixes"], 1, domain), (domain,), 443, 6))
+        destinations += local_sites(c, "overseas_cdn" if "served_by" in c else "overseas")
     return destinations
 
 
@@ -151,6 +156,27 @@ def _scanner_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
     }
 
 
+def _single_visit_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """One host's single sitting on a foreign country's local sites: every site at least once.
+
+    The trap for a presence rule that counts domains and volume but not days and hosts.
+    """
+    spec = WORLD["single_visit"]
+    sites = local_sites(spec, "single_visit")
+    k = max(len(sites), int(n * spec["share"]))
+    site = np.arange(k) % len(sites)
+    range_name, host = hosts[0]
+    return {
+        "src_ip": np.full(k, host, dtype=object), "range_name": np.full(k, range_name, dtype=object),
+        "dst_ip": np.array([s.ips[0] for s in sites], dtype=object)[site],
+        "src_port": rng.integers(32768, 61000, size=k), "dst_port": np.full(k, 443),
+        "protocol": np.full(k, 6), "kind": np.full(k, "single_visit", dtype=object),
+        "name": np.full(k, spec["country"], dtype=object), "category": np.full(k, "other", dtype=object),
+        "detail": np.array([s.detail for s in sites], dtype=object)[site],
+        "domain": np.array([s.domains[0] for s in sites], dtype=object)[site],
+    }
+
+
 def _transit_records(rng, ip_table, n: int) -> dict:
     """Records between two outside addresses (an exporter sees more than the monitored ranges)."""
     k = int(n * TRANSIT_SHARE)
@@ -171,6 +197,7 @@ class DayPlan:
     progress: float  # 0 at the window's first day, 1 at its last
     flows: int
     seed: int
+    single_visit: bool = False  # the day of the window's one foreign single visit
 
 
 def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict]]:
@@ -200,6 +227,8 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict]]:
         "domain": np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice],
     }
     extras = [_scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n)]
+    if plan.single_visit:
+        extras.append(_single_visit_records(rng, hosts, n))
     columns = {key: np.concatenate([columns[key]] + [extra[key] for extra in extras]) for key in columns}
     mining = []
     for plan_m in miners(config):
@@ -327,7 +356,8 @@ def _write_day(args) -> dict:
 def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
     """What later layers must recover, summed from the per-day records."""
     monthly: dict = {}
-    countries: dict = {}
+    local_flows: dict = {"present": {}, "single_visit": {}}
+    cdn_served: dict = {}
     for d in days:
         month = d["day"][:7]
         for g in d["groups"]:
@@ -335,9 +365,12 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
             cat = cell.setdefault(g["category"], {"flows": 0, "bytes": 0})
             cat["flows"] += g["count_all"]
             cat["bytes"] += g["bytes_sum"]
-            if g["kind"] == "overseas":
-                countries.setdefault(g["name"], {}).setdefault(g["detail"], 0)
-                countries[g["name"]][g["detail"]] += g["count_all"]
+            if g["kind"] in ("overseas", "overseas_cdn", "single_visit"):
+                drawn = local_flows["single_visit" if g["kind"] == "single_visit" else "present"]
+                drawn.setdefault(g["name"], {}).setdefault(g["detail"], 0)
+                drawn[g["name"]][g["detail"]] += g["count_all"]
+            if g["kind"] in ("overseas_cdn", "single_visit"):
+                cdn_served[g["name"]] = cdn_served.get(g["name"], 0) + g["count_all"]
     crossover = {}
     for range_name, months in monthly.items():
         for month in sorted(months):
@@ -366,14 +399,20 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "records_by_day": {d["day"]: d["records"] for d in days},
         "monthly_by_range_and_category": monthly,
         "crossover_month": crossover,
-        "overseas_countries": {c: v for c, v in sorted(countries.items())},
+        # Local-site flows per country and kind: of the countries where the users are present
+        # (sites used by many hosts on many days), and of the single visit's country.
+        "overseas_countries": dict(sorted(local_flows["present"].items())),
+        "single_visits": dict(sorted(local_flows["single_visit"].items())),
+        # Local-site flows served from a CDN's addresses (remote_country is the CDN's).
+        "cdn_served_local_flows": dict(sorted(cdn_served.items())),
         "miners": [{**m, "peers": sorted(m["peers"])} for m in miners_truth.values()],
     }
 
 
 def generate(config: Config, start: date, end: date, flows_per_day: int, seed: int, progress: Progress) -> dict:
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    plans = [DayPlan(day, i / max(len(days) - 1, 1), flows_per_day, seed * 100_003 + i) for i, day in enumerate(days)]
+    plans = [DayPlan(day, i / max(len(days) - 1, 1), flows_per_day, seed * 100_003 + i, i == len(days) // 2)
+             for i, day in enumerate(days)]
     with progress.stage("generate") as stage:
         # Spawned, not forked: a fork of a process with threads running (a test's Spark session,
         # its Py4J gateway) can copy a lock some thread held, and the child waits on it forever.
