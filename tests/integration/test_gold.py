@@ -45,6 +45,7 @@ def test_a_single_visit_to_a_foreign_countrys_sites_is_no_presence(spark, gold_l
     # Enough local domains and activity for the two published prongs; one host on one day.
     assert [(r.period_start, r.local_domains, r.local_days, r.local_hosts, r.flagged) for r in rows] == \
         [(date(2017, 8, 1), 3, 1, 1, False)]
+    assert rows[0].activity_ratio >= config.gold.presence_min_activity_ratio
 
 
 def test_every_planted_miner_is_found_with_its_coin_and_role_and_nothing_else(spark, gold_lake):
