@@ -5,10 +5,11 @@ Run: `flowlake generate --config C --start 2017-07-01 --end 2017-12-31 --flows-p
 Each day gets an nfdump 1.7.x CSV dump (exporter-local time, Summary trailer) from the
 `flows/pyongyang/` exporter, a GoFlow2 JSON-lines dump from `flows/goflow2/` and a passive
 DNS file in COF from `dns/`, all gzip-compressed, under raw_uri (file:// or s3a://). The
-world they are drawn from (services, overseas countries, a single foreign visit, miners) is `world.yaml` beside this
-file; who talks to what changes across the window as DOMAIN.md describes. The ground truth,
-computed from the generated records themselves, goes to `<raw_uri>/../ground_truth/`.
-Days are generated in parallel worker processes, all columns at once with numpy and pyarrow.
+world they are drawn from (services, overseas countries, a single foreign visit, miners) is
+`world.yaml` beside this file; who talks to what changes across the window as DOMAIN.md
+describes. The ground truth, computed from the generated records themselves, goes to
+`<raw_uri>/../ground_truth/`. Days are generated in parallel worker processes, all columns
+at once with numpy and pyarrow.
 """
 
 from __future__ import annotations
@@ -369,7 +370,8 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
                 drawn = local_flows["single_visit" if g["kind"] == "single_visit" else "present"]
                 drawn.setdefault(g["name"], {}).setdefault(g["detail"], 0)
                 drawn[g["name"]][g["detail"]] += g["count_all"]
-            if g["kind"] in ("overseas_cdn", "single_visit"):
+            visit_by_cdn = g["kind"] == "single_visit" and "served_by" in WORLD["single_visit"]
+            if g["kind"] == "overseas_cdn" or visit_by_cdn:
                 cdn_served[g["name"]] = cdn_served.get(g["name"], 0) + g["count_all"]
     crossover = {}
     for range_name, months in monthly.items():

@@ -92,8 +92,8 @@ class Catalog:
         return list(self.raw["crypto"]["stratum_ports"])
 
 
-def load_catalog(path: Traversable = CATALOG_PATH, public_suffixes: PublicSuffixList | None = None) -> Catalog:
-    """The catalog at `path`, with the registry suffixes of `public_suffixes` (default: the bundled PSL)."""
+def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
+    """The catalog at `path`, with the registry suffixes of the bundled Public Suffix List."""
     raw = yaml.safe_load(path.read_text())
     for s in raw["services"]:
         if s["category"] not in CATEGORIES:
@@ -104,4 +104,4 @@ def load_catalog(path: Traversable = CATALOG_PATH, public_suffixes: PublicSuffix
     for entry in raw["local_resources"]["domains"]:
         if entry["kind"] not in LOCAL_KINDS:
             raise CatalogError(f"{path}: local resource {entry}: kind is not one of {LOCAL_KINDS}")
-    return Catalog(version=str(raw["version"]), raw=raw, public_suffixes=public_suffixes or bundled_list())
+    return Catalog(version=str(raw["version"]), raw=raw, public_suffixes=bundled_list())
