@@ -104,10 +104,14 @@ class SilverSettings:
 @dataclass(frozen=True)
 class GoldSettings:
     # Overseas presence: a country is flagged when its activity is at least this many times
-    # the mean over countries AND its local news/government/education domains number at least
-    # presence_min_local_domains (README, "Overseas presence").
+    # the mean over countries AND its local news/government/education/military domains number
+    # at least presence_min_local_domains AND those local resources were used on at least
+    # presence_min_days distinct days by at least presence_min_hosts distinct internal hosts
+    # (README, "Overseas presence": a single visit or a single host is no presence).
     presence_min_activity_ratio: float = 1.0
     presence_min_local_domains: int = 3
+    presence_min_days: int = 3
+    presence_min_hosts: int = 2
     # Crypto period comparison: a host's daily volume or peer rate counts as "the same" as in
     # the previous period when within this fraction of it.
     crypto_same_tolerance: float = 0.25
@@ -126,6 +130,12 @@ class GoldSettings:
         if not isinstance(self.mining_min_p2p_peers, int) or self.mining_min_p2p_peers < 2:
             raise TypeError(f"mining_min_p2p_peers {self.mining_min_p2p_peers!r} is not a whole number of at least 2 "
                             "(one peer is a contact, never mining)")
+
+    def __post_init__(self):
+        for key in ("presence_min_local_domains", "presence_min_days", "presence_min_hosts"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise TypeError(f"{key} {value!r} is not a whole number of at least 1")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from flowlake.progress import Progress
 from flowlake.tables import set_properties, table_version
 
 pytestmark = pytest.mark.integration
-PLANTED_COUNTRIES = {"IN", "MY", "NZ", "KE"}
 
 
 def gold(spark, config, table):
@@ -20,13 +19,15 @@ def gold(spark, config, table):
 
 
 def test_flagged_countries_are_exactly_the_planted_ones_in_every_month(spark, gold_lake):
-    config, _ = gold_lake
+    config, truth = gold_lake
     presence = gold(spark, config, "overseas_presence")
     months = sorted({r.period_start for r in presence.select("period_start").collect()})
     assert months == [date(2017, 7, 1), date(2017, 8, 1), date(2017, 9, 1), date(2017, 10, 1)]
+    # Among them countries outside the published study whose sites only a CDN serves (VN, PE).
+    assert set(truth["cdn_served_local_flows"]) & set(truth["overseas_countries"])
     for month in months:
         flagged = {r.country for r in presence.where(f"period_start = DATE'{month}' AND flagged").collect()}
-        assert flagged == PLANTED_COUNTRIES, month
+        assert flagged == set(truth["overseas_countries"]), month
     # The planted countries stay all along: kept every month after the first, which has no
     # month before it to compare with.
     changes = {(r.period_start.month, r.change) for r in presence.where("flagged").collect()}
@@ -35,6 +36,17 @@ def test_flagged_countries_are_exactly_the_planted_ones_in_every_month(spark, go
     india = presence.where("country = 'IN' AND period_start = DATE'2017-07-01'").collect()[0]
     assert india.local_domains == 12 and india.activity_ratio > 1
     assert "iitd.ac.in" in india.evidence or "delhi.gov.in" in india.evidence
+
+
+def test_a_single_visit_to_a_foreign_countrys_sites_is_no_presence(spark, gold_lake):
+    config, truth = gold_lake
+    presence = gold(spark, config, "overseas_presence")
+    (country,) = truth["single_visits"]
+    rows = presence.where(f"country = '{country}' AND local_domains > 0").collect()
+    # Enough local domains and activity for the two published prongs; one host on one day.
+    assert [(r.period_start, r.local_domains, r.local_days, r.local_hosts, r.flagged) for r in rows] == \
+        [(date(2017, 8, 1), 3, 1, 1, False)]
+    assert rows[0].activity_ratio >= config.gold.presence_min_activity_ratio
 
 
 def test_every_planted_miner_is_found_with_its_coin_and_role_and_nothing_else(spark, gold_lake):
@@ -92,7 +104,8 @@ def test_country_activity_counts_local_resources_by_their_country(spark, gold_la
     activity = gold(spark, config, "country_activity_daily")
     local = {r.country: r["sum(local_resource_flows)"] for r in
              activity.groupBy("country").sum("local_resource_flows").collect() if r["sum(local_resource_flows)"]}
-    assert local == {c: sum(kinds.values()) for c, kinds in truth["overseas_countries"].items()}
+    assert local == {c: sum(kinds.values()) for drawn in (truth["overseas_countries"], truth["single_visits"])
+                     for c, kinds in drawn.items()}
 
 
 def test_rebuilding_gold_over_the_same_silver_gives_the_same_rows(spark, gold_lake):

@@ -88,10 +88,16 @@ def test_local_resources_per_country_and_kind_match_the_truth(lake):
     found = Counter()
     for r in local.groupBy("local_resource_country", "local_resource_kind").count().collect():
         found[(r.local_resource_country, r.local_resource_kind.split("_")[0])] += r["count"]
-    expected = {(country, kind): n for country, kinds in truth["overseas_countries"].items() for kind, n in kinds.items()}
+    expected = {(country, kind): n for drawn in (truth["overseas_countries"], truth["single_visits"])
+                for country, kinds in drawn.items() for kind, n in kinds.items()}
     assert dict(found) == expected
-    # The sites are hosted in their own country, so geography agrees with the catalog there.
-    assert local.where("remote_country <> local_resource_country OR remote_country IS NULL").count() == 0
+    # A site is its domain's country's wherever it is served from: geography agrees on the
+    # sites hosted at home, and names the CDN's country for those a CDN serves.
+    away = local.where("remote_country <> local_resource_country OR remote_country IS NULL")
+    assert {r.local_resource_country: r["count"] for r in away.groupBy("local_resource_country").count().collect()} \
+        == truth["cdn_served_local_flows"]
+    assert {(r.service, r.remote_country) for r in away.select("service", "remote_country").distinct().collect()} \
+        <= {("cloudflare", "US"), ("akamai", "US")}
 
 
 def test_crypto_roles_per_host_match_the_truth_of_miners_and_decoys(lake):
@@ -144,6 +150,7 @@ def test_silver_records_catalog_geo_and_asn_versions(lake, spark):
     config = lake[0]
     properties = table_properties(spark, config.table_uri("silver", "flows"))
     assert properties[f"{PROPERTY_PREFIX}catalog_version"] == "2026.11.4"
+    assert properties[f"{PROPERTY_PREFIX}psl_version"] == "1.1.2.20261023 (list 2026-10-22_08-36-41_UTC)"
     assert properties[f"{PROPERTY_PREFIX}geo_source"] == "iptocc"
     assert properties[f"{PROPERTY_PREFIX}geo_version"].startswith("iptocc 3.")
     assert properties[f"{PROPERTY_PREFIX}asn_version"].startswith("geoip2fast 1.2.2 (MAXMIND:GeoLite2-CountryASN")

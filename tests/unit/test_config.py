@@ -43,6 +43,10 @@ def test_only_monitored_ranges_is_required(tmp_path):
      "gold: mining_min_pool_hours 25 is not a whole number of hours from 1 to 24"),
     ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\ngold: {mining_min_p2p_peers: 1}\n",
      "gold: mining_min_p2p_peers 1 is not a whole number of at least 2"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\ngold: {presence_min_days: 0}\n",
+     "gold: presence_min_days 0 is not a whole number of at least 1"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\ngold: {presence_min_hosts: 1.5}\n",
+     "gold: presence_min_hosts 1.5 is not a whole number of at least 1"),
     ("monitored_ranges: [\n", "not valid YAML"),
 ])
 def test_bad_config_names_the_file_and_the_key(tmp_path, text, message):

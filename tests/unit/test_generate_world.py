@@ -4,9 +4,10 @@ import ipaddress
 
 import pytest
 
-from flowlake.generate.dumps import hosting_servers, world_destinations
+from flowlake.generate.dumps import WORLD, hosting_servers, local_sites, world_destinations
 from flowlake.silver.catalog import load_catalog
 from flowlake.silver.geo import as_names
+from flowlake.silver.public_suffixes import bundled_list
 
 
 @pytest.mark.parametrize("source", ["iptocc", "geoip2fast"])
@@ -62,3 +63,16 @@ def test_background_and_overseas_sites_are_in_no_hosting_as():
     sites = [ip for d in world_destinations() if d.kind in ("background", "overseas") for ip in d.ips]
     numbers = catalog.as_numbers()
     assert [(ip, name) for ip, name in zip(sites, as_names(sites)) if numbers.get(name) in hosting] == []
+
+
+def test_cdn_served_sites_are_their_countrys_by_registry_suffix_and_on_their_cdns_prefixes():
+    suffixes = {s.suffix: s.country for s in bundled_list().suffixes}
+    cdn_prefixes = {s["name"]: s["prefixes"] for s in WORLD["services"]}
+    served = [c for c in WORLD["overseas"] + [WORLD["single_visit"]] if "served_by" in c]
+    assert served, "the world has CDN-served local sites"
+    for country in served:
+        for site in local_sites(country, "overseas_cdn"):
+            (domain,) = site.domains
+            assert suffixes[domain.split(".", 1)[1]] == country["country"] == site.name, domain
+            assert any(ipaddress.ip_address(site.ips[0]) in ipaddress.ip_network(p)
+                       for p in cdn_prefixes[country["served_by"]]), domain

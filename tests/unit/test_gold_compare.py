@@ -7,13 +7,15 @@ from datetime import date
 
 from flowlake.gold.aggregates import crypto_period_comparison, presence_changes
 
-PRESENCE_SCHEMA = ("period_start date, period_end date, country string, activity_ratio double, local_domains int, "
-                   "flagged boolean, evidence string, bytes long, flows long, hosts long")
+PRESENCE_SCHEMA = ("period_start date, period_end date, country string, activity_ratio double, local_domains long, "
+                   "local_days long, local_hosts long, flagged boolean, evidence string, bytes long, flows long, "
+                   "hosts long")
 JULY, AUGUST = (date(2017, 7, 1), date(2017, 7, 31)), (date(2017, 8, 1), date(2017, 8, 31))
 
 
 def presence_row(month, country, flagged, ratio=2.0):
-    return (*month, country, ratio, 4 if flagged else 0, flagged, "x.in (3)" if flagged else "", 100, 10, 2)
+    return (*month, country, ratio, *((4, 5, 2) if flagged else (0, 0, 0)), flagged, "x.in (3)" if flagged else "",
+            100, 10, 2)
 
 
 def changes(spark, *rows):
@@ -49,7 +51,8 @@ def test_a_flagged_country_with_no_activity_at_all_is_dropped_with_zero_metrics(
         PRESENCE_SCHEMA))
     kenya = df.where("country = 'KE' AND period_start = DATE'2017-08-01'").collect()[0].asDict()
     assert kenya == {"period_start": date(2017, 8, 1), "period_end": date(2017, 8, 31), "country": "KE",
-                     "activity_ratio": 0.0, "local_domains": 0, "flagged": False, "evidence": "", "bytes": 0,
+                     "activity_ratio": 0.0, "local_domains": 0, "local_days": 0, "local_hosts": 0, "flagged": False,
+                     "evidence": "", "bytes": 0,
                      "flows": 0, "hosts": 0, "previously_flagged": True, "change": "dropped"}
 
 

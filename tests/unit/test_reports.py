@@ -104,10 +104,10 @@ def test_heat_matrix_fills_every_weekday_and_hour_and_weekend_ratio():
 
 def test_overseas_ranking_puts_flagged_countries_first_by_activity():
     presence = pd.DataFrame([
-        ("NZ", True, "kept", 1.5, 4, "a.nz (3)", 1, 1, 1), ("US", False, None, 9.0, 0, "", 1, 1, 1),
-        ("IN", True, "new", 3.0, 9, "b.in (5)", 1, 1, 1), ("KE", False, "dropped", 0.0, 0, "", 0, 0, 0)],
-        columns=["country", "flagged", "change", "activity_ratio", "local_domains", "evidence", "bytes", "flows",
-                 "hosts"])
+        ("NZ", True, "kept", 1.5, 4, 5, 2, "a.nz (3)", 1, 1, 1), ("US", False, None, 9.0, 0, 0, 0, "", 1, 1, 1),
+        ("IN", True, "new", 3.0, 9, 20, 4, "b.in (5)", 1, 1, 1), ("KE", False, "dropped", 0.0, 0, 0, 0, "", 0, 0, 0)],
+        columns=["country", "flagged", "change", "activity_ratio", "local_domains", "local_days", "local_hosts",
+                 "evidence", "bytes", "flows", "hosts"])
     assert list(ranked_countries(presence)["country"]) == ["IN", "NZ", "US", "KE"]
 
 

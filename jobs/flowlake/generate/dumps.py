@@ -5,8 +5,8 @@ Run: `flowlake generate --config C --start 2017-07-01 --end 2017-12-31 --flows-p
 Each day gets an nfdump 1.7.x CSV dump (exporter-local time, Summary trailer) from the
 `flows/pyongyang/` exporter, a GoFlow2 JSON-lines dump from `flows/goflow2/` and a passive
 DNS file in COF from `dns/`, all gzip-compressed, under raw_uri (file:// or s3a://). The
-world they are drawn from (services, unnamed hosting, overseas countries, miners, crypto
-decoys) is `world.yaml` beside this file; who talks to what changes across the window as
+world they are drawn from (services, unnamed hosting, overseas countries, a single foreign
+visit, miners, crypto decoys) is `world.yaml` beside this file; who talks to what changes across the window as
 DOMAIN.md describes. Miners behave like miners (stratum sessions day and night, a node's many
 peers); decoys touch crypto without mining (a pool's web site, one peer, a web server on a p2p
 port). The ground truth,
@@ -84,9 +84,9 @@ SESSION_MS = (3_600_000, 4 * 3_600_000)  # a stratum session lasts one to four h
 
 @dataclass(frozen=True)
 class Destination:
-    """Something internal hosts talk to: a service, an overseas local site, a crypto peer or pool."""
+    """Something internal hosts talk to: a service, a background site or an overseas local site."""
 
-    kind: str  # service | overseas | crypto
+    kind: str  # service | background | overseas | overseas_cdn (served from a CDN) | single_visit
     name: str  # service name, country code or coin
     category: str
     detail: str  # local resource kind or crypto role; "" for services
@@ -113,6 +113,15 @@ def hash_stable(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
+def local_sites(country: dict, kind: str) -> list[Destination]:
+    """A country's local news, government and university sites, on its own prefixes or its CDN's."""
+    prefixes = (next(s["prefixes"] for s in WORLD["services"] if s["name"] == country["served_by"])
+                if "served_by" in country else country["prefixes"])
+    return [Destination(kind, country["country"], "other", site_kind, "steady",
+                        country.get("weight", 0) / len(domains) / 3, _ips(prefixes, 1, domain), (domain,), 443, 6)
+            for site_kind, domains in country["domains"].items() for domain in domains]
+
+
 def world_destinations() -> list[Destination]:
     destinations = []
     for s in WORLD["services"]:
@@ -126,11 +135,7 @@ def world_destinations() -> list[Destination]:
                                         _ips(background["prefixes"][i % len(background["prefixes"]):], 1, f"site{i}"),
                                         (f"site{i}-portal.com",), 443, 6))
     for c in WORLD["overseas"]:
-        for kind, domains in c["domains"].items():
-            for domain in domains:
-                destinations.append(Destination("overseas", c["country"], "other", kind, "steady",
-                                                c["weight"] / len(domains) / 3,
-                                                _ips(c["prefixes"], 1, domain), (domain,), 443, 6))
+        destinations += local_sites(c, "overseas_cdn" if "served_by" in c else "overseas")
     return destinations
 
 
@@ -302,6 +307,23 @@ def _tor_relay_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
                     category="anonymity")
 
 
+def _single_visit_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """One host's single sitting on a foreign country's local sites: every site at least once.
+
+    The trap for a presence rule that counts domains and volume but not days and hosts.
+    """
+    spec = WORLD["single_visit"]
+    sites = local_sites(spec, "single_visit")
+    k = max(len(sites), int(n * spec["share"]))
+    site = np.arange(k) % len(sites)
+    range_name, host = hosts[0]
+    return _records(rng, _human_times(rng, k), src_ip=host, range_name=range_name,
+                    dst_ip=np.array([s.ips[0] for s in sites], dtype=object)[site], dst_port=443,
+                    kind="single_visit", name=spec["country"], category="other",
+                    detail=np.array([s.detail for s in sites], dtype=object)[site],
+                    domain=np.array([s.domains[0] for s in sites], dtype=object)[site])
+
+
 def _transit_records(rng, ip_table, n: int) -> dict:
     """Records between two outside addresses (an exporter sees more than the monitored ranges)."""
     k = int(n * TRANSIT_SHARE)
@@ -403,6 +425,7 @@ class DayPlan:
     progress: float  # 0 at the window's first day, 1 at its last
     flows: int
     seed: int
+    single_visit: bool = False  # the day of the window's one foreign single visit
 
 
 def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], list[dict]]:
@@ -429,6 +452,8 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], l
               _scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n),
               _crawler_records(rng, hosts, n), _shared_records(rng, hosts, n), _hosting_records(rng, hosts, n),
               _lookalike_records(rng, hosts, n), _tor_relay_records(rng, hosts, n)]
+    if plan.single_visit:
+        blocks.append(_single_visit_records(rng, hosts, n))
     mining = []
     for plan_m in miners(config):
         if plan.progress < plan_m["starts_at"]:
@@ -567,7 +592,8 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
     """What later layers must recover, summed from the per-day records."""
     monthly: dict = {}
     served: dict = {}
-    countries: dict = {}
+    local_flows: dict = {"present": {}, "single_visit": {}}
+    cdn_served: dict = {}
     coverage = {"estimated_bytes": 0, "ambiguous_bytes": 0}
     tor_flows = 0
     for d in days:
@@ -585,9 +611,13 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
             cell["bytes"] += g["estimated_bytes_sum"]
             coverage["estimated_bytes"] += g["estimated_bytes_sum"] if g["link"] == "border" else 0
             coverage["ambiguous_bytes"] += g["estimated_bytes_sum"] if g["kind"] == "shared" else 0
-            if g["kind"] == "overseas":
-                countries.setdefault(g["name"], {}).setdefault(g["detail"], 0)
-                countries[g["name"]][g["detail"]] += g["count_all"]
+            if g["kind"] in ("overseas", "overseas_cdn", "single_visit"):
+                drawn = local_flows["single_visit" if g["kind"] == "single_visit" else "present"]
+                drawn.setdefault(g["name"], {}).setdefault(g["detail"], 0)
+                drawn[g["name"]][g["detail"]] += g["count_all"]
+            visit_by_cdn = g["kind"] == "single_visit" and "served_by" in WORLD["single_visit"]
+            if g["kind"] == "overseas_cdn" or visit_by_cdn:
+                cdn_served[g["name"]] = cdn_served.get(g["name"], 0) + g["count_all"]
     crossover = {}
     for range_name, months in monthly.items():
         for month in sorted(months):
@@ -628,7 +658,12 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "coverage": coverage,
         "crossover_month": crossover,
         "tor_flows": tor_flows,
-        "overseas_countries": {c: v for c, v in sorted(countries.items())},
+        # Local-site flows per country and kind: of the countries where the users are present
+        # (sites used by many hosts on many days), and of the single visit's country.
+        "overseas_countries": dict(sorted(local_flows["present"].items())),
+        "single_visits": dict(sorted(local_flows["single_visit"].items())),
+        # Local-site flows served from a CDN's addresses (remote_country is the CDN's).
+        "cdn_served_local_flows": dict(sorted(cdn_served.items())),
         "miners": [{**m, "pools": sorted(m["pools"]), "peers": sorted(m["peers"])} for m in miners_truth.values()],
         # Hosts whose flows touch crypto without mining (the decoys), per host, coin and kind.
         "crypto_contacts": [{**c, "remote_ips": sorted(c["remote_ips"])} for c in contacts_truth.values()],
@@ -637,7 +672,8 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
 
 def generate(config: Config, start: date, end: date, flows_per_day: int, seed: int, progress: Progress) -> dict:
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    plans = [DayPlan(day, i / max(len(days) - 1, 1), flows_per_day, seed * 100_003 + i) for i, day in enumerate(days)]
+    plans = [DayPlan(day, i / max(len(days) - 1, 1), flows_per_day, seed * 100_003 + i, i == len(days) // 2)
+             for i, day in enumerate(days)]
     with progress.stage("generate") as stage:
         # Spawned, not forked: a fork of a process with threads running (a test's Spark session,
         # its Py4J gateway) can copy a lock some thread held, and the child waits on it forever.

@@ -21,8 +21,9 @@ what remote hosts started toward them is `served_daily`, apart.
   does not meet the rule, by kind (pool, pool_web, p2p, rpc): flows, bytes, remote addresses.
   Every crypto flow of silver is in exactly one of the two tables.
 - `overseas_presence`: per period and country, the two-pronged heuristic of the published
-  analysis (see `overseas_presence` and the README), and with `presence_changes` which
-  countries are new, kept or dropped since the period before.
+  analysis, with local evidence needed on several days and from several hosts (see
+  `overseas_presence` and the README), and with `presence_changes` which countries are new,
+  kept or dropped since the period before.
 - `crypto_period_comparison`: per host and coin, daily volume and peer rate in one period beside
   another, and whether each stayed the same.
 """
@@ -154,10 +155,12 @@ def crypto_contacts_daily(silver: DataFrame, rule: MiningRule) -> DataFrame:
 
 @dataclass(frozen=True)
 class PresenceRule:
-    """Thresholds of the overseas-presence heuristic (config `gold.presence`)."""
+    """Thresholds of the overseas-presence heuristic (config `gold.presence_*`)."""
 
     min_activity_ratio: float = 1.0  # a country's activity over the mean across countries
-    min_local_domains: int = 3  # distinct local news, government and education domains
+    min_local_domains: int = 3  # distinct local news, government, education and military domains
+    min_days: int = 3  # distinct days with local evidence in the period
+    min_hosts: int = 2  # distinct internal hosts with local evidence in the period
     evidence_domains: int = 5  # top local domains kept as evidence
     # Where a global platform or CDN is hosted says nothing about where its users live.
     excluded_categories: tuple[str, ...] = ("western_social", "chinese_services", "streaming", "gaming",
@@ -166,27 +169,33 @@ class PresenceRule:
 
 def overseas_presence(silver: DataFrame, period_start: date, period_end: date, rule: PresenceRule,
                       excluded_services: list[str]) -> DataFrame:
-    """Per country in [period_start, period_end]: activity ratio, local domains, flag, evidence.
+    """Per country in [period_start, period_end]: activity ratio, local evidence, flag.
 
     Activity counts the monitored hosts' own outbound flows that are not to global platforms
     or infrastructure (excluded categories and services): scanners probing them say nothing
-    about where they are. For each of bytes, flows and distinct internal hosts a country's
-    value is divided by the mean over all countries with activity; `activity_ratio` is the
-    mean of the three ratios. `flagged` needs both prongs: activity_ratio >= min_activity_ratio
-    AND at least min_local_domains distinct local domains of that country.
+    about where they are. A local resource always counts, for its own country, whatever
+    serves it: a ministry's site behind a CDN is the CDN's service on the CDN's addresses.
+    For each of bytes, flows and distinct internal hosts a country's value is divided by the
+    mean over all countries with activity; `activity_ratio` is the mean of the three ratios.
+    `flagged` needs activity_ratio >= min_activity_ratio AND at least min_local_domains
+    distinct local domains of that country, used on at least min_days distinct days
+    (`local_days`) by at least min_hosts distinct internal hosts (`local_hosts`).
     """
+    local = F.col("local_resource_kind").isNotNull()
+    platform = F.col("category").isin(*rule.excluded_categories) | F.col("service").isin(*excluded_services)
     period = (silver.where(F.col("day").between(F.lit(period_start), F.lit(period_end)))
               .where(F.col("direction") == "outbound")
-              .where(~F.col("category").isin(*rule.excluded_categories) | F.col("local_resource_kind").isNotNull())
-              .where(~F.col("service").isin(*excluded_services))
+              .where(local | ~platform)
               .withColumn("country", activity_country()).where("country IS NOT NULL"))
+    own_local = F.col("local_resource_country") == F.col("country")
     per_country = period.groupBy("country").agg(
         F.sum("bytes").alias("bytes"), F.sum("flows").alias("flows"), F.countDistinct("internal_ip").alias("hosts"),
-        F.countDistinct(F.when(F.col("local_resource_country") == F.col("country"), F.col("local_resource_domain")))
-        .alias("local_domains"))
+        F.countDistinct(F.when(own_local, F.col("local_resource_domain"))).alias("local_domains"),
+        F.countDistinct(F.when(own_local, F.col("day"))).alias("local_days"),
+        F.countDistinct(F.when(own_local, F.col("internal_ip"))).alias("local_hosts"))
     everywhere = Window.partitionBy()
     ratio = sum(F.col(m) / F.avg(m).over(everywhere) for m in ("bytes", "flows", "hosts")) / 3
-    top_domains = (period.where("local_resource_domain IS NOT NULL AND local_resource_country = country")
+    top_domains = (period.where(own_local)
                    .groupBy("country", "local_resource_domain").agg(F.sum("flows").alias("n"))
                    .withColumn("rank", F.row_number().over(
                        Window.partitionBy("country").orderBy(F.col("n").desc(), "local_resource_domain")))
@@ -195,16 +204,18 @@ def overseas_presence(silver: DataFrame, period_start: date, period_end: date, r
                        F.array_sort(F.collect_list(F.struct("rank", "local_resource_domain", "n"))),
                        lambda x: F.concat(x["local_resource_domain"], F.lit(" ("), x["n"].cast("string"), F.lit(")"))),
                        ", ").alias("evidence")))
+    flagged = ((F.col("activity_ratio") >= rule.min_activity_ratio)
+               & (F.col("local_domains") >= rule.min_local_domains)
+               & (F.col("local_days") >= rule.min_days) & (F.col("local_hosts") >= rule.min_hosts))
     return (per_country.withColumn("activity_ratio", F.round(ratio, 4))
             .join(top_domains, "country", "left")
             .select(F.lit(period_start).alias("period_start"), F.lit(period_end).alias("period_end"), "country",
-                    "activity_ratio", "local_domains",
-                    ((F.col("activity_ratio") >= rule.min_activity_ratio)
-                     & (F.col("local_domains") >= rule.min_local_domains)).alias("flagged"),
+                    "activity_ratio", "local_domains", "local_days", "local_hosts", flagged.alias("flagged"),
                     F.coalesce("evidence", F.lit("")).alias("evidence"), "bytes", "flows", "hosts"))
 
 
-PRESENCE_METRICS = {"activity_ratio": 0.0, "local_domains": 0, "flagged": False, "evidence": "",
+PRESENCE_METRICS = {"activity_ratio": 0.0, "local_domains": 0, "local_days": 0, "local_hosts": 0, "flagged": False,
+                    "evidence": "",
                     "bytes": 0, "flows": 0, "hosts": 0}
 
 

@@ -106,7 +106,8 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     silver_version = table_version(spark, silver_path)
     catalog = load_catalog()
     rule = PresenceRule(min_activity_ratio=config.gold.presence_min_activity_ratio,
-                        min_local_domains=config.gold.presence_min_local_domains)
+                        min_local_domains=config.gold.presence_min_local_domains,
+                        min_days=config.gold.presence_min_days, min_hosts=config.gold.presence_min_hosts)
     mining = mining_rule(config)
     with progress.stage("aggregate") as stage:
         changed = silver.where(f"day IN ({day_list(days)})")
@@ -127,7 +128,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
             silver_properties = table_properties(spark, silver_path)
             properties = {"silver_flows_version": silver_version,
                           **{k: silver_properties.get(f"{PROPERTY_PREFIX}{k}")
-                             for k in ("catalog_version", "geo_source", "geo_version", "asn_version")}}
+                             for k in ("catalog_version", "psl_version", "geo_source", "geo_version", "asn_version")}}
             for name in DAILY_TABLES:
                 replace_where(tables[name], paths[name], f"day IN ({day_list(days)})", "day")
             replace_where(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE],

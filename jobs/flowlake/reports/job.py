@@ -62,6 +62,7 @@ def read_tables(spark: SparkSession, config: Config, name: str) -> tuple[dict[st
         provenance[f"{layer}.{table}"] = f"version {version} ({path})"
     properties = table_properties(spark, config.table_uri(*TABLES[name][0]))
     provenance["service catalog"] = properties.get(f"{PROPERTY_PREFIX}catalog_version", "unknown")
+    provenance["public suffix list"] = properties.get(f"{PROPERTY_PREFIX}psl_version", "unknown")
     provenance["geo database"] = properties.get(f"{PROPERTY_PREFIX}geo_version", "unknown")
     provenance["ASN database"] = properties.get(f"{PROPERTY_PREFIX}asn_version", "unknown")
     return frames, provenance
@@ -102,8 +103,7 @@ def report_body(config: Config, window: ReportWindow, frames: dict[str, DataFram
     if window.name == "overseas":
         presence = frames["overseas_presence"].where(F.col("period_start") == F.lit(window.start)).toPandas()
         refuse_empty(presence, window, "gold.overseas_presence")
-        return build_overseas_report(window, presence, config.gold.presence_min_activity_ratio,
-                                     config.gold.presence_min_local_domains, provenance)
+        return build_overseas_report(window, presence, config.gold, provenance)
     # The crypto report is the one naming internal hosts; the others only count them.
     daily = pseudonymised(frames["crypto_activity_daily"], "internal_ip", key)
     both = in_window(daily, window.start, window.end).unionByName(

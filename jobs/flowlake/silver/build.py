@@ -162,7 +162,8 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
             (silver.write.format("delta").mode("overwrite").partitionBy("day")
              .option("replaceWhere", f"day IN ({day_list(days)})").save(silver_path))
             properties = {
-                "catalog_version": catalog.version, "geo_source": config.silver.geo_source,
+                "catalog_version": catalog.version, "psl_version": catalog.public_suffixes.version,
+                "geo_source": config.silver.geo_source,
                 "geo_version": geo_version(config.silver.geo_source), "asn_version": asn_version(),
                 **{f"bronze_{t}_version": str(v) for t, v in versions.items()},
             }
@@ -184,6 +185,7 @@ def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> 
             table_line(spark, path, "silver.flows"),
             f"  coverage of the days rebuilt, {result.coverage.line()}",
             f"  catalog {properties.get(PROPERTY_PREFIX + 'catalog_version')}, "
+            f"public suffix list {properties.get(PROPERTY_PREFIX + 'psl_version')}, "
             f"geo {properties.get(PROPERTY_PREFIX + 'geo_version')}, "
             f"ASN {properties.get(PROPERTY_PREFIX + 'asn_version')}"]
 

@@ -3,7 +3,9 @@
 `load_catalog()` reads and checks the YAML and the dated address lists it names
 (`services[].address_lists`, files beside it); `Catalog.*_rules(spark)` give the small
 DataFrames silver joins against: domain suffixes, address prefixes, AS numbers, ports, crypto
-and local resource rules. The YAML's header explains the priorities.
+and local resource rules. The YAML's header explains the priorities. Government, education and
+military registry suffixes (gov.vn, ac.uk, mil.br) come from the Public Suffix List, not the
+YAML (`flowlake.silver.public_suffixes`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from flowlake.silver.addresses import prefix_table
+from flowlake.silver.public_suffixes import PublicSuffixList, bundled_list
 
 # Read as package data, so it is found when flowlake is imported from a zip (--py-files) too.
 REFERENCE_DIR = files("flowlake") / "reference"
 CATALOG_PATH = REFERENCE_DIR / "catalog.yaml"
 CATEGORIES = ("western_social", "chinese_services", "streaming", "gaming", "crypto", "anonymity", "search", "other")
-LOCAL_KINDS = ("news", "government_national", "government_district", "government_municipal", "education")
+LOCAL_KINDS = ("news", "government_national", "government_district", "government_municipal", "education",
+               "military")
 UNCLASSIFIED = "unclassified"
 
 
@@ -35,6 +39,7 @@ class CatalogError(ValueError):
 class Catalog:
     version: str
     raw: dict
+    public_suffixes: PublicSuffixList
     # file name -> its addresses, for the services' `address_lists`
     address_lists: dict[str, list[str]] = field(default_factory=dict)
 
@@ -65,9 +70,11 @@ class Catalog:
             rows.setdefault(entry["domain"], {}).update(local_kind=entry["kind"], local_country=entry["country"])
         for entry in local.get("education_domains", []):
             rows.setdefault(entry["domain"], {}).update(local_kind="education", local_country=entry["country"])
-        for entry in local["suffixes"]:
-            # Under a registry suffix the organisation is one label more (iitd.ac.in).
-            rows.setdefault(entry["suffix"], {}).update(local_kind=entry["kind"], registry_suffix=True)
+        for entry in self.public_suffixes.suffixes:
+            # Under a registry suffix the organisation is one label more (iitd.ac.in). A named
+            # site's own row (delhi.gov.in) is a longer suffix, so it still wins.
+            rows.setdefault(entry.suffix, {}).update(local_kind=entry.kind, local_country=entry.country,
+                                                     registry_suffix=True)
         schema = T.StructType([T.StructField(n, T.StringType()) for n in
                                ("suffix", "service", "category", "pool_coin", "local_kind", "local_country")]
                               + [T.StructField("registry_suffix", T.BooleanType())])
@@ -119,6 +126,7 @@ class Catalog:
 
 
 def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
+    """The catalog at `path`, with the registry suffixes of the bundled Public Suffix List."""
     raw = yaml.safe_load(path.read_text())
     for s in raw["services"]:
         if s["category"] not in CATEGORIES:
@@ -127,11 +135,11 @@ def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
     for p in raw["ports"]:
         if p["category"] not in CATEGORIES:
             raise CatalogError(f"{path}: port rule {p}: category is not one of {CATEGORIES}")
-    for entry in raw["local_resources"]["domains"] + raw["local_resources"]["suffixes"]:
+    for entry in raw["local_resources"]["domains"]:
         if entry["kind"] not in LOCAL_KINDS:
             raise CatalogError(f"{path}: local resource {entry}: kind is not one of {LOCAL_KINDS}")
     names = {name for s in raw["services"] for name in s.get("address_lists", [])}
-    return Catalog(version=str(raw["version"]), raw=raw,
+    return Catalog(version=str(raw["version"]), raw=raw, public_suffixes=bundled_list(),
                    address_lists={name: read_address_list(REFERENCE_DIR / name) for name in sorted(names)})
 
 
