@@ -130,8 +130,6 @@ class GoldSettings:
         if not isinstance(self.mining_min_p2p_peers, int) or self.mining_min_p2p_peers < 2:
             raise TypeError(f"mining_min_p2p_peers {self.mining_min_p2p_peers!r} is not a whole number of at least 2 "
                             "(one peer is a contact, never mining)")
-
-    def __post_init__(self):
         for key in ("presence_min_local_domains", "presence_min_days", "presence_min_hosts"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
