@@ -376,7 +376,8 @@ def _pool_site_decoy_records(rng, hosts: list[tuple[str, str]]) -> dict:
     range_name, ip = (np.repeat(column, flows) for column in _ordinary_hosts(rng, hosts, visitors))
     visit_start, _ = _human_times(rng, visitors)
     start_ms = np.repeat(visit_start, flows) + rng.integers(0, 600_000, size=len(site))
-    return _records(rng, (np.minimum(start_ms, DAY_MS - 1), rng.integers(5_000, 180_000, size=len(site))),
+    # A late visit stays in its day, and before 23:59:59, where the day's passive DNS ends.
+    return _records(rng, (np.minimum(start_ms, DAY_MS - 60_000), rng.integers(5_000, 180_000, size=len(site))),
                     src_ip=ip, range_name=range_name,
                     dst_ip=np.array([sites[i][2] for i in site], dtype=object), dst_port=443, kind="crypto",
                     name=np.array([sites[i][0] for i in site], dtype=object), category="crypto",
