@@ -15,7 +15,7 @@ from flowlake.gold.aggregates import PresenceRule, overseas_presence
 
 SILVER_SCHEMA = ("day date, direction string, internal_ip string, service string, category string, "
                  "remote_country string, local_resource_kind string, local_resource_domain string, "
-                 "local_resource_country string, bytes long")
+                 "local_resource_country string, flows long, bytes long")
 JULY = (date(2017, 7, 1), date(2017, 7, 31))
 GOV = "government_national"
 
@@ -25,15 +25,15 @@ def day(n):
 
 
 SILVER = [
-    (day(3), "outbound", "10.0.0.1", "cloudflare", "other", "US", GOV, "moh.gov.vn", "VN", 100),
-    (day(4), "outbound", "10.0.0.2", "cloudflare", "other", "US", GOV, "mof.gov.vn", "VN", 100),
-    (day(4), "outbound", "10.0.0.1", "cloudflare", "other", "US", None, None, None, 100),  # the CDN itself
-    (day(5), "outbound", "10.0.0.1", "unclassified", "other", "PE", GOV, "minedu.gob.pe", "PE", 100),
-    (day(6), "outbound", "10.0.0.1", "unclassified", "other", "PE", GOV, "minedu.gob.pe", "PE", 100),
-    (day(7), "outbound", "10.0.0.1", "unclassified", "other", "PE", GOV, "minedu.gob.pe", "PE", 100),
-    (day(8), "outbound", "10.0.0.1", "akamai", "other", "US", "military", "army.mil.br", "BR", 100),
-    (day(8), "outbound", "10.0.0.2", "akamai", "other", "US", "military", "army.mil.br", "BR", 100),
-    (day(9), "inbound", "10.0.0.3", "unclassified", "other", "BR", "military", "army.mil.br", "BR", 100),
+    (day(3), "outbound", "10.0.0.1", "cloudflare", "other", "US", GOV, "moh.gov.vn", "VN", 1, 100),
+    (day(4), "outbound", "10.0.0.2", "cloudflare", "other", "US", GOV, "mof.gov.vn", "VN", 1, 100),
+    (day(4), "outbound", "10.0.0.1", "cloudflare", "other", "US", None, None, None, 1, 100),  # the CDN itself
+    (day(5), "outbound", "10.0.0.1", "unclassified", "other", "PE", GOV, "minedu.gob.pe", "PE", 1, 100),
+    (day(6), "outbound", "10.0.0.1", "unclassified", "other", "PE", GOV, "minedu.gob.pe", "PE", 1, 100),
+    (day(7), "outbound", "10.0.0.1", "unclassified", "other", "PE", GOV, "minedu.gob.pe", "PE", 1, 100),
+    (day(8), "outbound", "10.0.0.1", "akamai", "other", "US", "military", "army.mil.br", "BR", 1, 100),
+    (day(8), "outbound", "10.0.0.2", "akamai", "other", "US", "military", "army.mil.br", "BR", 1, 100),
+    (day(9), "inbound", "10.0.0.3", "unclassified", "other", "BR", "military", "army.mil.br", "BR", 1, 100),
 ]
 
 
