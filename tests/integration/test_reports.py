@@ -84,7 +84,8 @@ def test_trend_weekday_hour_heat_map_counts_every_flow_the_hosts_started(spark, 
 def test_every_report_says_what_its_figures_rest_on(spark, reports, gold_lake):
     config, results = reports
     for name in ("trend", "overseas", "crypto"):
-        assert results[name]["report"].headlines[-1].startswith("Coverage of these figures (share of bytes): kp ")
+        headline = results[name]["report"].headlines[-1]
+        assert headline.startswith("Coverage of these figures (share of bytes): ") and "; kp " in headline
         coverage = csv(config, name, "coverage.csv")
         assert set(coverage["range_name"]) == {"kp", "china_netcom", "satgate"}
     # the trend's months carry it beside their shares; the sampled border link carries traffic to China

@@ -96,8 +96,9 @@ def test_local_resources_per_country_and_kind_match_the_truth(lake):
     away = local.where("remote_country <> local_resource_country OR remote_country IS NULL")
     assert {r.local_resource_country: r["count"] for r in away.groupBy("local_resource_country").count().collect()} \
         == truth["cdn_served_local_flows"]
-    assert {(r.service, r.remote_country) for r in away.select("service", "remote_country").distinct().collect()} \
-        <= {("cloudflare", "US"), ("akamai", "US")}
+    # The CDNs' addresses are American; which service they classify as depends on the AS (an
+    # Akamai edge inside a carrier's AS is no akamai address), and never decides the country.
+    assert {r.remote_country for r in away.select("remote_country").distinct().collect()} == {"US"}
 
 
 def test_crypto_roles_per_host_match_the_truth_of_miners_and_decoys(lake):
