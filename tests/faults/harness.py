@@ -154,7 +154,8 @@ def flow_accounting(spark, config, truth: dict) -> dict[str, int]:
     """Flows lost and held twice, per layer, against the ground truth: every figure must be 0.
 
     Bronze holds every exporter record once per (object, line); silver each conversation once
-    per FLOW_KEY; gold's daily service usage counts every silver flow once per day.
+    per FLOW_KEY; gold's daily service usage counts every flow the monitored hosts started once
+    per day (sampling estimates, as the truth's `usage_flows_by_day`).
     """
     bronze = spark.read.format("delta").load(config.table_uri("bronze", "flows"))
     silver = spark.read.format("delta").load(config.table_uri("silver", "flows"))
@@ -162,7 +163,7 @@ def flow_accounting(spark, config, truth: dict) -> dict[str, int]:
     bronze_rows, bronze_distinct = bronze.count(), bronze.select("source_object", "line_number").distinct().count()
     silver_rows, silver_distinct = silver.count(), silver.select(*FLOW_KEY).distinct().count()
     gold_by_day = {r.day.isoformat(): r.flows for r in gold.groupBy("day").agg(F.sum("flows").alias("flows")).collect()}
-    gold_off = {d: gold_by_day.get(d, 0) - n for d, n in truth["flows_by_day"].items()}
+    gold_off = {d: gold_by_day.get(d, 0) - n for d, n in truth["usage_flows_by_day"].items()}
     return {
         "bronze_lost": truth["records"] - bronze_distinct, "bronze_duplicates": bronze_rows - bronze_distinct,
         "silver_lost": truth["flows"] - silver_distinct, "silver_duplicates": silver_rows - silver_distinct,

@@ -653,6 +653,9 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
         "records_by_format": {"nfdump_csv": sum(d["nfdump_records"] for d in days),
                               "goflow2_json": sum(d["goflow2_records"] for d in days)},
         "flows_by_day": {d["day"]: d["flows"] for d in days},
+        # What gold's usage counts: the flows the monitored hosts started, sampled ones scaled.
+        "usage_flows_by_day": {d["day"]: sum(g["weight_sum"] for g in d["groups"] if g["kind"] not in SERVED_KINDS)
+                               for d in days},
         "records_by_day": {d["day"]: d["records"] for d in days},
         "monthly_by_range_and_category": monthly,
         "served_by_range": served,
