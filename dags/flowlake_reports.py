@@ -2,8 +2,8 @@
 ### flowlake_reports: the trend, overseas and crypto reports, rendered and delivered
 
 Runs when `flowlake_ingest` has updated the gold tables (their Assets), and on the report
-calendar every day at 06:00 UTC for the day before. **reports_due** works out the window of
-days the run covers (the gold events' days, else the data interval, else the run parameters
+calendar every day at 06:00 UTC for the day before (nothing, until an ingest has published
+gold once). **reports_due** works out the window of days the run covers (the gold events' days, else the data interval, else the run parameters
 `first_day`/`last_day`) and, per report, the newest period ending in it: trend and overseas
 are monthly, crypto weekly (`flowlake.report_calendar`). Each due report is one Spark
 application (`jobs/flowlake/reports/job.py --name N --as-of D --email`) that renders it to
@@ -40,14 +40,20 @@ with DAG(
 ) as dag:
     settings = job_settings("{{ params.config }}")
 
-    @task
+    @task(inlets=GOLD_ASSETS[:1])
     def reports_due(run_first_day: str | None, run_last_day: str | None, params=None,
-                    triggering_asset_events=None) -> list[list[str]]:
+                    triggering_asset_events=None, inlet_events=None) -> list[list[str]]:
         """The job arguments of each report with a period due in this run's window."""
         from datetime import date
 
         from flowlake.report_calendar import due_reports, events_window
 
+        # Before the first ingest published gold, a calendar run's reports could only fail on
+        # missing tables, retrying for minutes while asset-triggered runs wait behind it
+        # (max_active_runs=1): nothing is due yet. Every ingest publishes every gold Asset.
+        if not triggering_asset_events and not len(inlet_events[GOLD_ASSETS[0]].limit(1)):
+            print("gold has never been published: nothing is due")
+            return []
         if params.get("first_day") and params.get("last_day"):
             window = date.fromisoformat(params["first_day"]), date.fromisoformat(params["last_day"])
         else:
