@@ -6,11 +6,10 @@ application: `spark-submit $(flowlake submit-args --config C) jobs/flowlake/silv
 Extract finds the days bronze changed since the last silver run (Delta's change data feed on
 bronze.flows and bronze.dns, from the versions silver recorded) and reads those days only.
 Transform is the chain orient -> deduplicate -> sampling estimates -> passive-DNS names ->
-geography -> classify, each a pure function of DataFrames (flowlake.silver.*). Validate runs the silver.flows suite. Load
-replaces exactly those days of silver.flows in one Delta commit (`replaceWhere day IN ...`),
-then records the bronze versions read, the catalog version, the geo source and the ASN
-database's version on the table.
-A crash before that last step re-runs the same days to the same rows.
+geography -> classify, each a pure function of DataFrames (flowlake.silver.*). Validate runs
+the silver.flows suite. Load replaces exactly those days of silver.flows in one Delta commit
+(`replaceWhere day IN ...`), then records the bronze versions read, the catalog version, the
+geo source and the ASN database's version on the table. A crash before that last step re-runs the same days to the same rows.
 """
 
 from __future__ import annotations
