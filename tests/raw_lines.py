@@ -157,16 +157,37 @@ def flow_values(draw, precision_us: int, day: datetime):
                 packets=draw(counts), bytes_=draw(counts))
 
 
+TCP_FLAG_LETTERS = (("C", 128), ("E", 64), ("U", 32), ("A", 16), ("P", 8), ("R", 4), ("S", 2), ("F", 1))
+
+
+@st.composite
+def tcp_flags(draw):
+    """(text, bitmask): flags as nfdump prints them (8 letters, or 6 below ECE), in hex or decimal."""
+    bits = draw(st.integers(0, 255))
+    letters = "".join(letter if bits & bit else "." for letter, bit in TCP_FLAG_LETTERS)
+    return draw(st.sampled_from([(letters, bits), (str(bits), bits), (f"0x{bits:02x}", bits)]
+                                + ([(letters[2:], bits)] if bits < 64 else [])))
+
+
+@st.composite
+def argus_state(draw):
+    """(text, the source's bitmask): a TCP state `SRC_DST` of flag letters, or a state without flags."""
+    source, destination = (draw(st.integers(0, 255)) for _ in range(2))
+    spelled = ("".join(letter for letter, bit in TCP_FLAG_LETTERS if bits & bit) for bits in (source, destination))
+    return draw(st.sampled_from([("_".join(spelled), source), ("CON", None), ("INT", None)]))
+
+
 @st.composite
 def nfdump_v1_record(draw, day=DUMP_DAY):
     v = draw(flow_values(1000, day))
     end = v["ts"] + timedelta(milliseconds=v["duration"] // 1000)
+    flags = draw(tcp_flags())
     used = {"ts": nfdump_time(v["ts"]), "te": nfdump_time(end), "sa": v["src"][0], "da": v["dst"][0],
-            "sp": str(v["sp"]), "dp": str(v["dp"]), "pr": v["protocol"][0], "ipkt": str(v["packets"]),
-            "ibyt": str(v["bytes_"])}
+            "sp": str(v["sp"]), "dp": str(v["dp"]), "pr": v["protocol"][0], "flg": flags[0],
+            "ipkt": str(v["packets"]), "ibyt": str(v["bytes_"])}
     return Record({column: used.get(column, "0") for column in NFDUMP_V1.header},
                   flow_row(v["ts"], end, v["src"], v["dst"], v["sp"], v["dp"], v["protocol"][1], v["bytes_"],
-                           v["packets"]))
+                           v["packets"], tcp_flags=flags[1]))
 
 
 @st.composite
@@ -191,14 +212,15 @@ def argus_port(draw):
 def argus_record(draw, day=DUMP_DAY):
     v = draw(flow_values(1, day))
     sp, dp = draw(argus_port()), draw(argus_port())
+    state = draw(argus_state())
     columns = {"StartTime": v["ts"].strftime("%Y/%m/%d %H:%M:%S.%f"), "Dur": seconds_text(v["duration"]),
                "Proto": v["protocol"][0], "SrcAddr": v["src"][0], "Sport": sp[0],
                "Dir": draw(st.sampled_from(["   ->", "  <->", "<?>"])), "DstAddr": v["dst"][0], "Dport": dp[0],
-               "State": "CON", "sTos": "0", "dTos": "0", "TotPkts": str(v["packets"]), "TotBytes": str(v["bytes_"]),
+               "State": state[0], "sTos": "0", "dTos": "0", "TotPkts": str(v["packets"]), "TotBytes": str(v["bytes_"]),
                "SrcBytes": "0", "Label": "flow=Background"}
     end = v["ts"] + timedelta(microseconds=v["duration"])
     return Record(columns, flow_row(v["ts"], end, v["src"], v["dst"], sp[1], dp[1], v["protocol"][1], v["bytes_"],
-                                    v["packets"]))
+                                    v["packets"], tcp_flags=state[1]))
 
 
 @st.composite

@@ -38,8 +38,12 @@ def replace_where(df: DataFrame, path: str, predicate: str, partition_by: str | 
     The predicate applies to the first write too: a run that found no table and another run
     that created it meanwhile then each replace their own rows, where a plain overwrite would
     delete every row the other run wrote.
+
+    A column the table lacks is added in the same commit, null in the rows written before it
+    (a release that reads more, such as bronze's `tcp_flags`, upgrades the table as it writes).
     """
-    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+    writer = (df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+              .option("mergeSchema", "true"))
     (writer.partitionBy(partition_by) if partition_by else writer).save(path)
 
 

@@ -20,6 +20,7 @@ from flowlake.bronze.ingest import run_bronze
 from flowlake.config import load_config
 from flowlake.generate.dumps import generate, hosting_servers
 from flowlake.progress import Progress
+from flowlake.silver.catalog import load_catalog
 from flowlake.silver.build import run_silver
 from flowlake.tables import PROPERTY_PREFIX, table_properties
 from tests.conftest import write_config
@@ -67,6 +68,10 @@ def test_what_remote_hosts_started_is_inbound_and_nothing_else_is(lake):
     assert served == truth["served_by_range"]
     # the crawlers' fetches were seen as the web server's bigger replies only
     assert silver.where("direction = 'inbound' AND internal_port = 443 AND record_from = 'server'").count() > 0
+    # the port sweep's SYNs were told by their flags, from a source port below the swept one
+    swept = silver.where("direction_from = 'tcp_flags'")
+    assert swept.count() > 0
+    assert swept.where("direction <> 'inbound' OR remote_port >= internal_port").count() == 0
 
 
 def test_sampled_and_ambiguous_bytes_match_the_truth(lake):
@@ -150,7 +155,7 @@ def test_lookalike_names_are_not_the_services_they_end_like(lake):
 def test_silver_records_catalog_geo_and_asn_versions(lake, spark):
     config = lake[0]
     properties = table_properties(spark, config.table_uri("silver", "flows"))
-    assert properties[f"{PROPERTY_PREFIX}catalog_version"] == "2026.11.4"
+    assert properties[f"{PROPERTY_PREFIX}catalog_version"] == load_catalog().version
     assert properties[f"{PROPERTY_PREFIX}psl_version"] == "1.1.2.20261023 (list 2026-10-22_08-36-41_UTC)"
     assert properties[f"{PROPERTY_PREFIX}geo_source"] == "iptocc"
     assert properties[f"{PROPERTY_PREFIX}geo_version"].startswith("iptocc 3.")

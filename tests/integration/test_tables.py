@@ -43,6 +43,14 @@ def test_first_write_of_days_keeps_the_days_another_run_just_wrote(spark, tmp_pa
     assert rows(spark, path) == [("a", FIRST, 1), ("b", SECOND, 2)]
 
 
+def test_a_column_the_table_lacks_is_added_and_reads_null_in_older_rows(spark, tmp_path):
+    path = str(tmp_path / "older")
+    replace_where(spark.createDataFrame([("a", FIRST, 1)], SCHEMA), path, "day IN (DATE'2017-07-01')", "day")
+    replace_where(spark.createDataFrame([("b", SECOND, 2, 18)], SCHEMA + ", tcp_flags int"), path,
+                  "day IN (DATE'2017-07-02')", "day")
+    assert rows(spark, path) == [("a", FIRST, 1, None), ("b", SECOND, 2, 18)]
+
+
 def test_first_merge_keeps_the_keys_another_run_just_merged(spark, tmp_path):
     path = f"file://{tmp_path / 'manifest'}"  # config's form, file:///..., which Delta's CREATE TABLE refuses unqualified
     merge_by_key(spark.createDataFrame([("a", FIRST, 1)], SCHEMA), path, "source_object")

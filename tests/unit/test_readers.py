@@ -70,27 +70,27 @@ GOOD_NFDUMP_ROW = nfdump_row(ts="2017-07-01 10:00:00", te="2017-07-01 10:00:01",
 NFDUMP_V1_OBJECT = text(
     NFDUMP_V1_HEADER,
     nfdump_row(ts="2017-07-01 10:00:00.123", te="2017-07-01 10:00:02.456", sa="192.168.1.10",
-               da="8.8.8.8", sp="51234", dp="443", pr="TCP", ipkt="5", ibyt="700"),
+               da="8.8.8.8", sp="51234", dp="443", pr="TCP", flg=".AP.SF", ipkt="5", ibyt="700"),
     nfdump_row(ts="2017-07-01 10:00:03", te="2017-07-01 10:00:03", sa="192.168.1.11",
                da="192.168.1.1", sp="5353", dp="53", pr="17", ipkt="1", ibyt="80"),
     nfdump_row(ts="2017-07-01 23:59:59.999", te="2017-07-02 00:00:00.500", sa="2001:DB8:0:0::1",
-               da="2001:db8:0:0:0:0:0:2", sp="40000", dp="22", pr="UDP", ipkt="4", ibyt="700"),
+               da="2001:db8:0:0:0:0:0:2", sp="40000", dp="22", pr="UDP", flg="", ipkt="4", ibyt="700"),
     *NFDUMP_SUMMARY,
 )
 
 NFDUMP_V1_FLOWS = [
     {"ts": utc(2017, 7, 1, 1, 30, 0, 123000), "ts_end": utc(2017, 7, 1, 1, 30, 2, 456000),
      "day": date(2017, 7, 1), "src_ip": "192.168.1.10", "dst_ip": "8.8.8.8",
-     "src_port": 51234, "dst_port": 443, "protocol": 6, "bytes": 700, "packets": 5,
+     "src_port": 51234, "dst_port": 443, "protocol": 6, "tcp_flags": 27, "bytes": 700, "packets": 5,
      "sampling_rate": None, "exporter": "router-1", "line_number": 2},
     {"ts": utc(2017, 7, 1, 1, 30, 3), "ts_end": utc(2017, 7, 1, 1, 30, 3),
      "day": date(2017, 7, 1), "src_ip": "192.168.1.11", "dst_ip": "192.168.1.1",
-     "src_port": 5353, "dst_port": 53, "protocol": 17, "bytes": 80, "packets": 1,
+     "src_port": 5353, "dst_port": 53, "protocol": 17, "tcp_flags": 0, "bytes": 80, "packets": 1,
      "sampling_rate": None, "exporter": "router-1", "line_number": 3},
     # 23:59:59.999 in Pyongyang (UTC+08:30) is 15:29:59.999 UTC, still 1 July.
     {"ts": utc(2017, 7, 1, 15, 29, 59, 999000), "ts_end": utc(2017, 7, 1, 15, 30, 0, 500000),
      "day": date(2017, 7, 1), "src_ip": "2001:db8::1", "dst_ip": "2001:db8::2",
-     "src_port": 40000, "dst_port": 22, "protocol": 17, "bytes": 700, "packets": 4,
+     "src_port": 40000, "dst_port": 22, "protocol": 17, "tcp_flags": None, "bytes": 700, "packets": 4,
      "sampling_rate": None, "exporter": "router-1", "line_number": 4},
 ]
 
@@ -162,11 +162,11 @@ def test_nfdump_v2_ts_end_is_first_seen_plus_duration():
     assert parsed.flows.to_pylist() == [
         {"ts": utc(2024, 3, 1, 12, 0, 0, 250000), "ts_end": utc(2024, 3, 1, 12, 0, 1, 750000),
          "day": date(2024, 3, 1), "src_ip": "10.1.1.1", "dst_ip": "10.2.2.2",
-         "src_port": 50000, "dst_port": 443, "protocol": 6, "bytes": 9000, "packets": 12,
+         "src_port": 50000, "dst_port": 443, "protocol": 6, "tcp_flags": None, "bytes": 9000, "packets": 12,
          "sampling_rate": None, "exporter": "router-1", "line_number": 2},
         {"ts": utc(2024, 3, 1, 12, 0, 5), "ts_end": utc(2024, 3, 1, 12, 0, 5),
          "day": date(2024, 3, 1), "src_ip": "10.1.1.3", "dst_ip": "10.2.2.4",
-         "src_port": 53, "dst_port": 5353, "protocol": 17, "bytes": 90, "packets": 1,
+         "src_port": 53, "dst_port": 5353, "protocol": 17, "tcp_flags": None, "bytes": 90, "packets": 1,
          "sampling_rate": None, "exporter": "router-1", "line_number": 3},
     ]
     assert parsed.quarantine.num_rows == 0
@@ -195,11 +195,11 @@ def test_vpc_flow_log_rows_use_interface_id_as_exporter_and_epoch_seconds():
     assert parsed.flows.to_pylist() == [
         {"ts": utc(2017, 7, 1, 0, 0, 0), "ts_end": utc(2017, 7, 1, 0, 1, 0),
          "day": date(2017, 7, 1), "src_ip": "10.0.1.5", "dst_ip": "172.31.16.139",
-         "src_port": 49152, "dst_port": 443, "protocol": 6, "bytes": 4249, "packets": 20,
+         "src_port": 49152, "dst_port": 443, "protocol": 6, "tcp_flags": None, "bytes": 4249, "packets": 20,
          "sampling_rate": None, "exporter": "eni-0a1b2c3d", "line_number": 2},
         {"ts": utc(2017, 7, 1, 0, 0, 30), "ts_end": utc(2017, 7, 1, 0, 1, 30),
          "day": date(2017, 7, 1), "src_ip": "10.0.2.7", "dst_ip": "10.0.1.5",
-         "src_port": 53, "dst_port": 33000, "protocol": 17, "bytes": 120, "packets": 1,
+         "src_port": 53, "dst_port": 33000, "protocol": 17, "tcp_flags": None, "bytes": 120, "packets": 1,
          "sampling_rate": None, "exporter": "eni-9f8e7d6c", "line_number": 4},
     ]
 
@@ -241,11 +241,11 @@ def test_argus_rows_have_prague_summer_time_converted_and_hex_icmp_ports_decoded
     assert parsed.flows.to_pylist() == [
         {"ts": utc(2011, 8, 10, 7, 46, 53, 47277), "ts_end": utc(2011, 8, 10, 8, 46, 3, 229650),
          "day": date(2011, 8, 10), "src_ip": "212.50.71.179", "dst_ip": "147.32.84.229",
-         "src_port": 39678, "dst_port": 13363, "protocol": 17, "bytes": 875, "packets": 12,
+         "src_port": 39678, "dst_port": 13363, "protocol": 17, "tcp_flags": None, "bytes": 875, "packets": 12,
          "sampling_rate": None, "exporter": "router-1", "line_number": 2},
         {"ts": utc(2011, 8, 10, 7, 46, 55), "ts_end": utc(2011, 8, 10, 7, 46, 55),
          "day": date(2011, 8, 10), "src_ip": "147.32.84.165", "dst_ip": "147.32.80.9",
-         "src_port": 8, "dst_port": 0, "protocol": 1, "bytes": 98, "packets": 1,
+         "src_port": 8, "dst_port": 0, "protocol": 1, "tcp_flags": None, "bytes": 98, "packets": 1,
          "sampling_rate": None, "exporter": "router-1", "line_number": 3},
     ]
     assert parsed.quarantine.num_rows == 0
@@ -262,7 +262,7 @@ def test_argus_empty_ports_are_allowed_and_land_as_null():
     assert parsed.flows.to_pylist() == [
         {"ts": utc(2011, 8, 10, 7, 46, 53), "ts_end": utc(2011, 8, 10, 7, 46, 54, 500000),
          "day": date(2011, 8, 10), "src_ip": "147.32.84.229", "dst_ip": "147.32.80.9",
-         "src_port": None, "dst_port": None, "protocol": 50, "bytes": 200, "packets": 2,
+         "src_port": None, "dst_port": None, "protocol": 50, "tcp_flags": None, "bytes": 200, "packets": 2,
          "sampling_rate": None, "exporter": "router-1", "line_number": 2},
     ]
 
@@ -302,11 +302,11 @@ def test_goflow2_rows_take_exporter_from_sampler_address():
     assert parsed.flows.to_pylist() == [
         {"ts": utc(2017, 7, 1, 0, 0, 0), "ts_end": utc(2017, 7, 1, 0, 0, 1, 500000),
          "day": date(2017, 7, 1), "src_ip": "10.0.0.1", "dst_ip": "10.0.0.2",
-         "src_port": 40000, "dst_port": 443, "protocol": 6, "bytes": 1500, "packets": 3,
+         "src_port": 40000, "dst_port": 443, "protocol": 6, "tcp_flags": None, "bytes": 1500, "packets": 3,
          "sampling_rate": None, "exporter": "192.0.2.1", "line_number": 1},
         {"ts": utc(2017, 7, 1, 0, 0, 0), "ts_end": utc(2017, 7, 1, 0, 0, 1, 500000),
          "day": date(2017, 7, 1), "src_ip": "2001:db8::a", "dst_ip": "2001:db8::b",
-         "src_port": 53, "dst_port": 5353, "protocol": 17, "bytes": 90, "packets": 1,
+         "src_port": 53, "dst_port": 5353, "protocol": 17, "tcp_flags": None, "bytes": 90, "packets": 1,
          "sampling_rate": None, "exporter": "192.0.2.2", "line_number": 2},
     ]
     assert parsed.quarantine.num_rows == 0
@@ -676,3 +676,33 @@ def test_pdns_bad_line_with_an_rdata_list_is_quarantined_once():
 
     assert parsed.dns.num_rows == 0
     assert quarantined(parsed) == [(1, "rrname: expected non-empty text, got ''")]
+
+
+# --- TCP flags ----------------------------------------------------------------------------
+
+def test_nfdump_flags_are_read_as_letters_of_either_width_hex_or_number_and_a_bad_one_is_quarantined():
+    rows = [nfdump_row(ts="2017-07-01 10:00:00", te="2017-07-01 10:00:01", sa="10.0.0.1", da="10.0.0.2",
+                       sp="40000", dp="60000", pr="TCP", flg=flags, ipkt="1", ibyt="60")
+            for flags in ("....S.", "...A.R..", "  0xc2", "18", "S?")]
+    parsed = parse(text(NFDUMP_V1_HEADER, *rows))
+
+    assert parsed.flows.column("tcp_flags").to_pylist() == [2, 20, 194, 18]
+    assert quarantined(parsed) == [
+        (6, "tcp_flags: expected TCP flags: a number 0..255, 0x hex or flag letters such as '.AP.SF', got 'S?'")]
+
+
+def test_argus_state_gives_the_sources_flags_and_other_states_no_flags_without_error():
+    parsed = parse(text(
+        ARGUS_HEADER,
+        *(f"2011/08/10 09:46:53.000000,1.0,{proto},147.32.84.229,1025,   ->,147.32.80.9,80,{state},0,0,2,200,100,x"
+          for proto, state in (("tcp", "S_RA"), ("tcp", "FSPA_FSPA"), ("tcp", "RST"), ("udp", "CON"), ("udp", "")))),
+        tz="Europe/Prague")
+
+    assert parsed.flows.column("tcp_flags").to_pylist() == [2, 27, None, None, None]
+    assert parsed.quarantine.num_rows == 0
+
+
+def test_goflow2_tcp_flags_are_taken_when_given():
+    parsed = parse(text(goflow2_line(tcp_flags=2), goflow2_line()))
+
+    assert parsed.flows.column("tcp_flags").to_pylist() == [2, None]

@@ -44,13 +44,19 @@ FLOWS = [
     (19, "8.8.8.8", 53, UDP, None),                                 # public_dns prefix inside google's AS
     (20, TOR_RELAY, 443, TCP, None),                                # a listed Tor relay inside a VPS AS
     (21, "136.243.147.92", 443, TCP, None),                         # its neighbour, no relay: the VPS AS
+    (22, "77.88.55.88", 443, TCP, None),                            # Yandex's AS, no name
+    (23, "87.240.190.72", 443, TCP, None),                          # VK's AS
+    (24, "94.100.180.200", 443, TCP, None),                         # Mail.ru's AS (LLC VK)
+    (25, "185.42.204.1", 443, TCP, None),                           # Twitch's AS
 ]
 # (remote_ip, remote_country, remote_asn, remote_as_name), as silver.geo gives them.
 LOCATIONS = [("157.240.1.10", "US", 32934, "FACEBOOK"), ("157.240.1.1", "US", 32934, "FACEBOOK"),
              (VPS_ADDRESS, "DE", 24940, "Hetzner Online GmbH"), ("198.51.100.10", "US", None, None),
              ("198.51.100.11", "SG", None, None), ("198.51.100.13", "US", None, None),
              (CLOUD_ADDRESS, "US", 45102, "Alibaba US Technology Co., Ltd."), ("8.8.8.8", "US", 15169, "GOOGLE"),
-             (TOR_RELAY, "DE", 24940, "Hetzner Online GmbH"), ("136.243.147.92", "DE", 24940, "Hetzner Online GmbH")]
+             (TOR_RELAY, "DE", 24940, "Hetzner Online GmbH"), ("136.243.147.92", "DE", 24940, "Hetzner Online GmbH"),
+             ("77.88.55.88", "RU", 13238, "YANDEX LLC"), ("87.240.190.72", "RU", 47541, "VKontakte Ltd"),
+             ("94.100.180.200", "RU", 47764, "LLC VK"), ("185.42.204.1", "US", 46489, "TWITCH")]
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +100,11 @@ def test_domain_suffix_beats_the_as_instagram_name_on_a_facebook_address(classif
 
 def test_as_rule_classifies_an_address_no_prefix_covers(classified):
     assert classified[2] == row(2, "facebook", "western_social", country="US")
+
+
+def test_as_rules_name_yandex_vk_mail_ru_and_twitch_addresses_without_a_name(classified):
+    assert [(classified[line]["service"], classified[line]["category"]) for line in (22, 23, 24, 25)] == [
+        ("yandex", "search"), ("vk", "other"), ("mail_ru", "other"), ("twitch", "streaming")]
 
 
 def test_cloud_customer_address_without_a_name_is_hosting_not_the_operators_service(classified):

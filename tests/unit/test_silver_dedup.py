@@ -9,7 +9,7 @@ from flowlake.silver.dedup import deduplicated_flows
 
 # The columns of flowlake.silver.orient.oriented_flows, in its order.
 ORIENTED_SCHEMA = ("range_name string, internal_ip string, internal_port int, remote_ip string, remote_port int, "
-                   "direction string, record_from string, ts timestamp, ts_end timestamp, day date, protocol int, bytes long, "
+                   "direction string, direction_from string, record_from string, ts timestamp, ts_end timestamp, day date, protocol int, bytes long, "
                    "packets long, sampling_rate int, exporter string, source_object string, line_number long")
 COLUMNS = [c.split()[0] for c in ORIENTED_SCHEMA.split(", ")]
 
@@ -24,9 +24,9 @@ def as_dicts(df) -> list[dict]:
 
 def oriented(line, direction="outbound", record_from="client", ts=datetime(2026, 11, 1, 10, 0, 0, 100000), bytes_=1500, remote_port=443,
              exporter="exp-1", source_object="flows/a.csv", internal=("175.45.176.10", 40000),
-             remote_ip="93.184.216.34", range_name="kp"):
+             remote_ip="93.184.216.34", range_name="kp", direction_from="ports"):
     return {"range_name": range_name, "internal_ip": internal[0], "internal_port": internal[1], "remote_ip": remote_ip,
-            "remote_port": remote_port, "direction": direction, "record_from": record_from, "ts": ts, "ts_end": ts.replace(second=30),
+            "remote_port": remote_port, "direction": direction, "direction_from": direction_from, "record_from": record_from, "ts": ts, "ts_end": ts.replace(second=30),
             "day": date(2026, 11, 1), "protocol": 6, "bytes": bytes_, "packets": 10, "sampling_rate": 1,
             "exporter": exporter, "source_object": source_object, "line_number": line}
 
@@ -40,6 +40,14 @@ def test_reply_record_counts_once_and_the_clients_record_is_kept_though_smaller(
     reply = oriented(1, record_from="server", bytes_=90000, ts=datetime(2026, 11, 1, 10, 0, 0, 350000))
     request = oriented(2, record_from="client", bytes_=1500)
     assert dedup(spark, reply, request) == [request]
+
+
+def test_a_scans_syn_is_kept_over_the_answering_rst_that_the_ports_misread(spark):
+    # both claim to be the client's record; only the SYN's orientation rests on its flags
+    syn = oriented(1, direction="inbound", direction_from="tcp_flags", bytes_=44, internal=("175.45.176.10", 61000),
+                   remote_port=40000)
+    rst = oriented(2, direction="outbound", bytes_=60, internal=("175.45.176.10", 61000), remote_port=40000)
+    assert dedup(spark, rst, syn) == [syn]
 
 
 def test_replies_seen_alone_are_kept(spark):

@@ -8,7 +8,7 @@ from flowlake.config import MonitoredRange
 from flowlake.silver.orient import monitored_addresses, oriented_flows, range_prefixes
 
 FLOW_SCHEMA = ("ts timestamp, ts_end timestamp, day date, src_ip string, dst_ip string, src_port int, "
-               "dst_port int, protocol int, bytes long, packets long, sampling_rate int, exporter string, "
+               "dst_port int, protocol int, tcp_flags int, bytes long, packets long, sampling_rate int, exporter string, "
                "source_object string, line_number long")
 TS, TS_END, DAY = datetime(2026, 11, 1, 10, 0, 0), datetime(2026, 11, 1, 10, 0, 5), date(2026, 11, 1)
 KP_A, KP_B, NETCOM = "175.45.176.10", "175.45.176.20", "210.52.109.5"
@@ -26,8 +26,13 @@ def as_dicts(df) -> list[dict]:
     return sorted((r.asDict() for r in df.collect()), key=_order)
 
 
-def flow(src_ip, dst_ip, src_port, dst_port, line):
-    return (TS, TS_END, DAY, src_ip, dst_ip, src_port, dst_port, 6, 1200, 4, 1, "exp-1", "flows/a.csv", line)
+FULL_CONVERSATION = 0x1b  # FIN, SYN, PSH, ACK: what either side of a whole TCP conversation sends
+SYN_ONLY, RST_ACK = 0x02, 0x14
+
+
+def flow(src_ip, dst_ip, src_port, dst_port, line, tcp_flags=FULL_CONVERSATION):
+    return (TS, TS_END, DAY, src_ip, dst_ip, src_port, dst_port, 6, tcp_flags, 1200, 4, 1, "exp-1", "flows/a.csv",
+            line)
 
 
 SERVICE_PORTS = [8080, 8333, 9001]
@@ -39,10 +44,12 @@ def orient(spark, *flows):
     return oriented_flows(spark.createDataFrame(list(flows), FLOW_SCHEMA), monitored, SERVICE_PORTS)
 
 
-def oriented(internal, remote, direction, record_from, line, range_name="kp"):
+def oriented(internal, remote, direction, record_from, line, range_name="kp", tcp_flags=FULL_CONVERSATION,
+             direction_from="ports"):
     return {"range_name": range_name, "internal_ip": internal[0], "internal_port": internal[1],
-            "remote_ip": remote[0], "remote_port": remote[1], "direction": direction, "record_from": record_from,
-            **CARRIED, "line_number": line}
+            "remote_ip": remote[0], "remote_port": remote[1], "direction": direction,
+            "direction_from": direction_from, "record_from": record_from, **CARRIED, "tcp_flags": tcp_flags,
+            "line_number": line}
 
 
 def test_request_from_inside_to_a_well_known_port_is_outbound(spark):
@@ -89,6 +96,26 @@ def test_between_two_unlisted_ports_the_lower_serves(spark):
 def test_equal_ports_leave_the_destination_serving(spark):
     assert as_dicts(orient(spark, flow("198.51.100.1", KP_A, 0, 0, 10))) == [
         oriented((KP_A, 0), ("198.51.100.1", 0), "inbound", "client", 10)]
+
+
+def test_a_syn_without_ack_was_sent_by_the_client_whatever_the_ports_say(spark):
+    # a scanner sweeping the host's high ports from a lower source port: by ports it would serve
+    scanner = "193.32.160.7"
+    assert as_dicts(orient(spark, flow(scanner, KP_A, 40000, 61000, 11, tcp_flags=SYN_ONLY),
+                           flow(KP_A, scanner, 61000, 40000, 12, tcp_flags=RST_ACK))) == [
+        oriented((KP_A, 61000), (scanner, 40000), "inbound", "client", 11, tcp_flags=SYN_ONLY,
+                 direction_from="tcp_flags"),
+        # the host's RST has no SYN: the ports decide, and misread it (deduplication keeps the SYN)
+        oriented((KP_A, 61000), (scanner, 40000), "outbound", "client", 12, tcp_flags=RST_ACK)]
+
+
+def test_flags_count_only_for_tcp_and_only_when_known(spark):
+    udp = flow(KP_A, "198.51.100.1", 20000, 61000, 13, tcp_flags=SYN_ONLY)
+    udp = udp[:7] + (17,) + udp[8:]
+    unknown = flow(KP_A, "198.51.100.1", 20000, 61000, 14, tcp_flags=None)
+    assert [(r.line_number, r.direction, r.direction_from) for r in
+            orient(spark, udp, unknown).orderBy("line_number").collect()] == [
+        (13, "inbound", "ports"), (14, "inbound", "ports")]
 
 
 def test_flow_touching_no_monitored_range_is_dropped(spark):

@@ -20,7 +20,10 @@ Besides the world's traffic, each day holds the traps real networks set for a na
 - crawlers on rented servers fetching from a monitored web server, seen only as the server's
   replies (an exporter on the uplink), which are bigger than any request;
 - shared CDN addresses that passive DNS names with several unrelated sites at once (a mining
-  pool, a foreign news site, a shop), which ordinary hosts reach over HTTPS.
+  pool, a foreign news site, a shop), which ordinary hosts reach over HTTPS;
+- a port sweep: SYN probes to monitored hosts' high ports from a fixed lower source port, so
+  that by ports the scanner serves; the records carry TCP flags (a lone SYN, and the RST+ACK
+  of the closed port where the exporter also reports the reply), which tell who started.
 The truth says what each of them is, from what was drawn, not from any rule of silver's.
 """
 
@@ -66,6 +69,13 @@ CRAWLER_PREFIX = "104.131.0.0/16"  # a hosting provider's rented servers
 # site and a small shop, all named by passive DNS in the same hours.
 SHARED_PREFIX, SHARED_NAMES = "104.28.0.0/16", ("supportxmr.com", "bangkokpost.com", "shop-{i}.example")
 SCANNED_PORTS = np.array([22, 23, 445, 3389])
+# SYN probes to monitored hosts' high ports from a fixed source port below them (masscan's way):
+# by ports alone the scanner serves and the probed host seems to use it; the flags tell.
+PORT_SWEEP_SHARE = 0.01
+SWEEP_SOURCE_PORT, SWEPT_PORTS = 40000, (52000, 65536)  # above every catalog service port
+# TCP flags as exporters report them: a whole conversation's, a probe's lone SYN, the RST+ACK
+# a closed port answers it with.
+FULL_CONVERSATION, SYN_ONLY, RST_ACK = 0x1b, 0x02, 0x14
 LOOKALIKE_SHARE = 0.01  # flows to sites whose names end in a catalog domain's letters, not its labels
 # plumbing.com is not bing.com (search), dropbox.com not x.com (western_social), olive.com not live.com.
 LOOKALIKE_DOMAINS = ("plumbing.com", "dropbox.com", "olive.com")
@@ -187,9 +197,10 @@ def _human_times(rng, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _records(rng, times: tuple[np.ndarray, np.ndarray], *, src_ip, range_name, dst_ip, dst_port, kind, name,
-             category, detail="", domain="", protocol=6, src_port=None) -> dict:
-    """A block of records, one per start time; a scalar column is the same for every record, and
-    source ports are ephemeral ones unless given."""
+             category, detail="", domain="", protocol=6, src_port=None, tcp_flags=FULL_CONVERSATION) -> dict:
+    """A block of records, one per start time; a scalar column is the same for every record,
+    source ports are ephemeral ones unless given, and TCP records carry a whole conversation's
+    flags unless given (other protocols none)."""
     start_ms, duration_ms = times
     k = len(start_ms)
 
@@ -199,21 +210,33 @@ def _records(rng, times: tuple[np.ndarray, np.ndarray], *, src_ip, range_name, d
     return {"src_ip": column(src_ip), "range_name": column(range_name), "dst_ip": column(dst_ip),
             "src_port": rng.integers(32768, 61000, size=k) if src_port is None else column(src_port),
             "dst_port": column(dst_port),
-            "protocol": column(protocol), "kind": column(kind), "name": column(name), "category": column(category),
+            "protocol": column(protocol), "tcp_flags": np.where(column(protocol) == 6, tcp_flags, 0),
+            "kind": column(kind), "name": column(name), "category": column(category),
             "detail": column(detail), "domain": column(domain), "start_ms": np.asarray(start_ms, dtype=np.int64),
             "duration_ms": np.asarray(duration_ms, dtype=np.int64)}
 
 
-def _scanner_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
-    """Inbound probes: outside scanners to internal hosts' remote-access ports."""
-    k = int(n * SCANNER_SHARE)
+def _probe_records(rng, hosts: list[tuple[str, str]], k: int, **probe) -> dict:
+    """`k` inbound probes from outside scanners to random monitored hosts."""
     scanners = np.array(_ips([SCANNER_PREFIX], 16, "scanner"), dtype=object)
     host_index = rng.integers(0, len(hosts), size=k)
     return _records(rng, _human_times(rng, k), src_ip=scanners[rng.integers(0, len(scanners), size=k)],
                     range_name=np.array([h[0] for h in hosts], dtype=object)[host_index],
                     dst_ip=np.array([h[1] for h in hosts], dtype=object)[host_index],
-                    dst_port=SCANNED_PORTS[rng.integers(0, 4, size=k)], kind="scanner", name="scanner",
-                    category="other")
+                    kind="scanner", name="scanner", category="other", **probe)
+
+
+def _scanner_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Inbound probes: outside scanners to internal hosts' remote-access ports."""
+    k = int(n * SCANNER_SHARE)
+    return _probe_records(rng, hosts, k, dst_port=SCANNED_PORTS[rng.integers(0, 4, size=k)])
+
+
+def _port_sweep_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
+    """Inbound SYN probes to internal hosts' high ports from a lower source port (PORT_SWEEP_SHARE)."""
+    k = int(n * PORT_SWEEP_SHARE)
+    return _probe_records(rng, hosts, k, src_port=SWEEP_SOURCE_PORT, dst_port=rng.integers(*SWEPT_PORTS, size=k),
+                          tcp_flags=SYN_ONLY)
 
 
 def _crawler_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
@@ -450,7 +473,7 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], l
                        category=np.array([d.category for d in destinations], dtype=object)[choice],
                        detail=np.array([d.detail for d in destinations], dtype=object)[choice],
                        domain=np.array([d.domains[0] if d.domains else "" for d in destinations], dtype=object)[choice]),
-              _scanner_records(rng, hosts, n), _transit_records(rng, ip_table, n),
+              _scanner_records(rng, hosts, n), _port_sweep_records(rng, hosts, n), _transit_records(rng, ip_table, n),
               _crawler_records(rng, hosts, n), _shared_records(rng, hosts, n), _hosting_records(rng, hosts, n),
               _lookalike_records(rng, hosts, n), _tor_relay_records(rng, hosts, n)]
     if plan.single_visit:
@@ -488,6 +511,14 @@ def _local_time_text(ts: pa.Array, zone: str, day: date) -> pa.Array:
     return pc.strftime(local, format="%Y-%m-%d %H:%M:%S")  # %S carries .fff for ms timestamps
 
 
+def _nfdump_flags(bits: pa.ChunkedArray) -> pa.Array:
+    """nfdump 1.6's six flag letters, a dot for each flag not set (`.AP.SF`)."""
+    values = pc.unique(bits)
+    letters = pa.array(["".join(letter if value & bit else "." for letter, bit in zip("UAPRSF", (32, 16, 8, 4, 2, 1)))
+                        for value in values.to_pylist()])
+    return pc.take(letters, pc.index_in(bits, values))
+
+
 def nfdump_csv(records: pa.Table, zone: str, day: date) -> bytes:
     n = records.num_rows
     zero = pa.array(["0"] * n)
@@ -496,7 +527,7 @@ def nfdump_csv(records: pa.Table, zone: str, day: date) -> bytes:
         "td": pc.cast(pc.divide(pc.cast(pc.subtract(records["ts_end"], records["ts"]), pa.int64()), 1000.0), pa.string()),
         "sa": records["src_ip"], "da": records["dst_ip"], "sp": pc.cast(records["src_port"], pa.string()),
         "dp": pc.cast(records["dst_port"], pa.string()),
-        "pr": pc.if_else(pc.equal(records["protocol"], 6), "TCP", "UDP"), "flg": pa.array([".AP.SF"] * n),
+        "pr": pc.if_else(pc.equal(records["protocol"], 6), "TCP", "UDP"), "flg": _nfdump_flags(records["tcp_flags"]),
         "ipkt": pc.cast(records["packets"], pa.string()), "ibyt": pc.cast(records["bytes"], pa.string()),
     }
     table = pa.table({col: by_name.get(col, zero) for col in NFDUMP_V1.header})
@@ -534,7 +565,7 @@ def goflow2_json(records: pa.Table, sub_ms_nanos: np.ndarray) -> bytes:
         "bytes": records["bytes"], "packets": records["packets"],
         "src_addr": records["src_ip"], "dst_addr": records["dst_ip"], "etype": pa.array(["IPv4"] * records.num_rows),
         "proto": pc.if_else(pc.equal(records["protocol"], 6), "TCP", "UDP"),
-        "src_port": records["src_port"], "dst_port": records["dst_port"],
+        "src_port": records["src_port"], "dst_port": records["dst_port"], "tcp_flags": records["tcp_flags"],
     })
     # pyarrow has no JSON writer: one json.dumps per row.
     rows = zip(*(table[c].to_pylist() for c in table.column_names))
@@ -564,6 +595,9 @@ def _write_day(args) -> dict:
     reversed_part = nfdump_part.filter(pa.array(replies[~goflow])).rename_columns(
         [{"src_ip": "dst_ip", "dst_ip": "src_ip", "src_port": "dst_port", "dst_port": "src_port"}.get(c, c)
          for c in records.column_names]).select(records.column_names)
+    # A closed port answers a probe's SYN with RST+ACK; a conversation's reply has its flags.
+    answered = pc.if_else(pc.equal(reversed_part["tcp_flags"], SYN_ONLY), RST_ACK, reversed_part["tcp_flags"])
+    reversed_part = reversed_part.set_column(reversed_part.schema.get_field_index("tcp_flags"), "tcp_flags", answered)
     nfdump_records = pa.concat_tables([nfdump_part, reversed_part])
     zone = source_for(config.sources, NFDUMP_PREFIX).timezone
     client = s3_client(config.s3) if config.raw_uri.startswith("s3a://") else None

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowlake.readers.fields import (
-    ARGUS_TIME, COUNT, EPOCH_SECONDS, IP, NFDUMP_TIME, PORT, PORT_OR_HEX, PROTOCOL, SECONDS,
-    TEXT, FieldKind, RawRecords, typed_columns,
+    ARGUS_TCP_STATE, ARGUS_TIME, COUNT, EPOCH_SECONDS, IP, NFDUMP_TIME, PORT, PORT_OR_HEX, PROTOCOL, SECONDS,
+    TCP_FLAGS, TEXT, FieldKind, RawRecords, typed_columns,
 )
 from flowlake.readers.records import ParsedObject, checked_flows, quarantine_rows
 
@@ -58,7 +58,9 @@ NFDUMP_V1 = DelimitedFormat(
     separator=",",
     columns={"ts": ("ts", NFDUMP_TIME), "ts_end": ("te", NFDUMP_TIME), "src_ip": ("sa", IP),
              "dst_ip": ("da", IP), "src_port": ("sp", PORT), "dst_port": ("dp", PORT),
-             "protocol": ("pr", PROTOCOL), "packets": ("ipkt", COUNT), "bytes": ("ibyt", COUNT)},
+             "protocol": ("pr", PROTOCOL), "tcp_flags": ("flg", TCP_FLAGS), "packets": ("ipkt", COUNT),
+             "bytes": ("ibyt", COUNT)},
+    optional=frozenset({"tcp_flags"}),
     trailer=NFDUMP_SUMMARY,
 )
 
@@ -81,8 +83,8 @@ ARGUS = DelimitedFormat(
     columns={"ts": ("StartTime", ARGUS_TIME), "duration": ("Dur", SECONDS),
              "protocol": ("Proto", PROTOCOL), "src_ip": ("SrcAddr", IP),
              "src_port": ("Sport", PORT_OR_HEX), "dst_ip": ("DstAddr", IP),
-             "dst_port": ("Dport", PORT_OR_HEX), "packets": ("TotPkts", COUNT),
-             "bytes": ("TotBytes", COUNT)},
+             "dst_port": ("Dport", PORT_OR_HEX), "tcp_flags": ("State", ARGUS_TCP_STATE),
+             "packets": ("TotPkts", COUNT), "bytes": ("TotBytes", COUNT)},
     # Argus leaves ports empty for protocols without them (ICMP echo summaries, ESP).
     optional=frozenset({"src_port", "dst_port"}),
 )

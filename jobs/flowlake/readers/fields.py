@@ -53,6 +53,8 @@ class FieldKind:
     """How to check and convert one field: `expected` is the wording used in reasons."""
 
     expected: str
+    # A kind whose unrecognised values mean "not carried here", never a bad record.
+    accepts_anything = False
 
     def convert(self, values: pa.Array, timezone: str) -> pa.Array:
         """Typed values; null where the text is not valid."""
@@ -196,6 +198,45 @@ class Seconds(FieldKind):
         return pc.cast(micros, pa.duration("us"))
 
 
+# RFC 793 and RFC 3168 bits, by the letter exporters print for each.
+TCP_FLAG_BITS = {"F": 1, "S": 2, "R": 4, "P": 8, "A": 16, "U": 32, "E": 64, "C": 128}
+_FLAG_LETTERS = "".join(TCP_FLAG_BITS)
+
+
+def _flag_letters_bitmask(letters: pa.Array) -> pa.Array:
+    """The bitmask of every flag letter present in each text (null texts stay null)."""
+    total = pa.scalar(0, pa.int64())
+    for letter, bit in TCP_FLAG_BITS.items():
+        total = pc.add(total, pc.if_else(pc.match_substring(letters, letter), bit, 0))
+    return pc.cast(total, pa.int64())
+
+
+@dataclass(frozen=True)
+class TcpFlags(FieldKind):
+    """The TCP flags an exporter saw in a flow, as their RFC bitmask (FIN 1, SYN 2, RST 4, PSH 8,
+    ACK 16, URG 32, ECE 64, CWR 128): a number (GoFlow2's `tcp_flags`), `0x` hex (nfdump 1.6
+    prints flags above 63 so), or letters with dots for the flags not set (nfdump's `.AP.SF`,
+    `...A..S.`)."""
+
+    def convert(self, values, timezone):
+        values = pc.utf8_trim_whitespace(values)
+        as_number = UnsignedInt(self.expected, maximum=255, hex_allowed=True).convert(values, timezone)
+        return pc.coalesce(as_number, _flag_letters_bitmask(_matching(values, rf"^[{_FLAG_LETTERS}.]{{6,8}}$")))
+
+
+@dataclass(frozen=True)
+class ArgusTcpState(FieldKind):
+    """Argus's `State` of a TCP record, `SRC_DST`: the flags each side sent (`S_RA`: a SYN
+    answered by RST+ACK). Gives the source's flags, the side Argus saw start the flow. Other
+    states (`CON`, `INT`, `REQ` for UDP and ICMP) carry no flags: null, and not an error."""
+
+    accepts_anything = True
+
+    def convert(self, values, timezone):
+        states = _matching(pc.utf8_trim_whitespace(values), rf"^[{_FLAG_LETTERS}]*_[{_FLAG_LETTERS}]*$")
+        return _flag_letters_bitmask(pc.list_element(pc.split_pattern(states, "_"), 0))
+
+
 @dataclass(frozen=True)
 class Text(FieldKind):
     """Any non-empty text, trimmed."""
@@ -218,6 +259,8 @@ EPOCH_SECONDS = EpochTimestamp("seconds since 1970 (a year 1990..2100)")
 EPOCH_NANOS = EpochTimestamp("nanoseconds since 1970 (a year 1990..2100)", unit="ns")
 SECONDS = Seconds("a non-negative number of seconds")
 TEXT = Text("non-empty text")
+TCP_FLAGS = TcpFlags("TCP flags: a number 0..255, 0x hex or flag letters such as '.AP.SF'")
+ARGUS_TCP_STATE = ArgusTcpState("an Argus state")
 
 
 def _reason_text(field: str, kind: FieldKind, values: pa.Array) -> pa.Array:
@@ -239,6 +282,8 @@ def typed_columns(records: RawRecords, spec: dict[str, FieldKind], timezone: str
         typed = kind.convert(values, timezone)
         columns[name] = typed
         bad = pc.is_null(typed)
+        if kind.accepts_anything:
+            continue
         if name in optional:
             blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
             bad = pc.and_(bad, pc.invert(blank))

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from flowlake.readers.fields import (
-    COUNT, EPOCH_NANOS, EPOCH_SECONDS, IP, PORT, PROTOCOL, TEXT, RawRecords, typed_columns,
+    COUNT, EPOCH_NANOS, EPOCH_SECONDS, IP, PORT, PROTOCOL, TCP_FLAGS, TEXT, RawRecords, typed_columns,
 )
 from flowlake.readers.records import ParsedObject, checked_flows, dns_rows, quarantine_rows
 
@@ -23,10 +23,10 @@ GOFLOW2_FIELDS = {
     "ts": ("time_flow_start_ns", EPOCH_NANOS), "ts_end": ("time_flow_end_ns", EPOCH_NANOS),
     "src_ip": ("src_addr", IP), "dst_ip": ("dst_addr", IP),
     "src_port": ("src_port", PORT), "dst_port": ("dst_port", PORT),
-    "protocol": ("proto", PROTOCOL), "bytes": ("bytes", COUNT), "packets": ("packets", COUNT),
-    "exporter": ("sampler_address", TEXT), "sampling_rate": ("sampling_rate", COUNT),
+    "protocol": ("proto", PROTOCOL), "tcp_flags": ("tcp_flags", TCP_FLAGS),
+    "bytes": ("bytes", COUNT), "packets": ("packets", COUNT), "exporter": ("sampler_address", TEXT), "sampling_rate": ("sampling_rate", COUNT),
 }
-GOFLOW2_OPTIONAL = frozenset({"exporter", "sampling_rate"})
+GOFLOW2_OPTIONAL = frozenset({"exporter", "sampling_rate", "tcp_flags"})
 
 PDNS_FIELDS = {
     "rrname": ("rrname", TEXT), "rrtype": ("rrtype", TEXT), "rdata": ("rdata", TEXT),

@@ -17,6 +17,8 @@ FLOW_SCHEMA = pa.schema([
     ("ts", TIMESTAMP), ("ts_end", TIMESTAMP), ("day", pa.date32()),
     ("src_ip", pa.string()), ("dst_ip", pa.string()),
     ("src_port", pa.int32()), ("dst_port", pa.int32()), ("protocol", pa.int32()),
+    # the TCP flags the exporter saw (readers.fields.TcpFlags); null where the format has none
+    ("tcp_flags", pa.int32()),
     ("bytes", pa.int64()), ("packets", pa.int64()), ("sampling_rate", pa.int32()),
     ("exporter", pa.string()), ("line_number", pa.int64()),
 ])
@@ -75,7 +77,7 @@ def flow_rows(columns: dict[str, pa.Array], line_number: pa.Array, exporter, sam
         ts, pc.cast(ts_end, TIMESTAMP), _day(ts),
         columns["src_ip"], columns["dst_ip"],
         filled(columns.get("src_port"), pa.int32()), filled(columns.get("dst_port"), pa.int32()),
-        pc.cast(columns["protocol"], pa.int32()),
+        pc.cast(columns["protocol"], pa.int32()), filled(columns.get("tcp_flags"), pa.int32()),
         columns["bytes"], columns["packets"],
         filled(sampling_rate, pa.int32()), filled(exporter, pa.string()),
         pc.cast(line_number, pa.int64()),

@@ -48,6 +48,8 @@ SILVER_COLUMNS = [
     "line_number",
     # who sent the kept record, the counts before sampling estimates, how many names the address had
     "record_from", "raw_bytes", "raw_packets", "flows", "dns_names",
+    # the exporter's TCP flags, and whether they or the ports decided the direction
+    "tcp_flags", "direction_from",
     "remote_asn", "remote_as_name",
 ]
 
@@ -93,6 +95,8 @@ def silver_totals(silver: DataFrame) -> DataFrame:
 
 def monitored_flows(spark: SparkSession, flows: DataFrame, config: Config, catalog: Catalog) -> DataFrame:
     """Bronze flows that touch a monitored range, oriented by who started them."""
+    if "tcp_flags" not in flows.columns:  # bronze written before flags were read (2026-11-30)
+        flows = flows.withColumn("tcp_flags", F.lit(None).cast("int"))
     monitored = monitored_addresses(flows, range_prefixes(spark, config.monitored_ranges))
     return oriented_flows(flows, monitored, catalog.service_ports())
 

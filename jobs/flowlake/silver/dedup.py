@@ -9,8 +9,10 @@ After orientation all of these share one key:
 The pair is unordered because where the ports cannot tell who serves (both equal) a record and
 its reply are oriented from opposite sides. The start is truncated to the second because
 exporters stamp the two directions and each other's copies a few milliseconds apart. Of the
-records sharing a key the one kept is the client's (`record_from` = client: the request
-direction; an exporter that sees one direction only may have reported the replies alone), then
+records sharing a key the one kept is the one oriented by its TCP flags (`direction_from`: a
+scan's SYN, where the port rule misreads the answering RST as the host's own request), then the
+client's (`record_from` = client: the request direction; an exporter that sees one direction
+only may have reported the replies alone), then
 the largest (bytes), then the first by source object and line, so a re-run keeps the same
 record; `record_from` on the kept row states which it was.
 Bytes are not added up: two exporters seeing the same packets would double them.
@@ -28,6 +30,7 @@ def deduplicated_flows(oriented: DataFrame) -> DataFrame:
     outside = F.struct(F.col("remote_ip").alias("ip"), F.col("remote_port").alias("port"))
     key = (F.least(inside, outside), F.greatest(inside, outside), F.col("protocol"), F.date_trunc("second", "ts"))
     preference = Window.partitionBy(*key).orderBy(
+        F.when(F.col("direction_from") == "tcp_flags", 0).otherwise(1),
         F.when(F.col("record_from") == "client", 0).otherwise(1), F.col("bytes").desc(),
         "source_object", "line_number")
     return (oriented.withColumn("_rank", F.row_number().over(preference))

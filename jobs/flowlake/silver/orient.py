@@ -2,12 +2,17 @@
 
 `monitored_addresses` finds, among a DataFrame's distinct addresses, those inside a monitored
 range (longest prefix wins). `oriented_flows` gives each flow its `range_name`,
-`internal_ip`/`internal_port`, `remote_ip`/`remote_port`, `direction` and `record_from`.
+`internal_ip`/`internal_port`, `remote_ip`/`remote_port`, `direction`, `direction_from` and
+`record_from`.
 
-Who started a conversation is decided from who serves it, never from which record is bigger
-(a monitored web server's replies to a crawler are bigger than the crawler's requests, and an
-exporter that sees only one direction reports the replies alone). The serving side is the one
-whose port ranks first (`server_is_source`):
+Who started a conversation is never decided from which record is bigger (a monitored web
+server's replies to a crawler are bigger than the crawler's requests, and an exporter that sees
+only one direction reports the replies alone). The first evidence is the TCP flags: a record
+whose flags hold SYN without ACK was sent by the side that opened the connection (its first
+packet, or a probe nobody answered), whatever its ports (`opened_by_source`). A scanner sweeping
+high ports from a lower source port is told so; by ports alone it would serve, and the swept
+host would seem to use it. `direction_from` says which evidence decided: `tcp_flags` or `ports`.
+Otherwise the side that serves is the one whose port ranks first (`server_is_source`):
 
 1. a well-known port (1-1023),
 2. a service port: the catalog's service, crypto and stratum ports and its registered server
@@ -33,6 +38,7 @@ from flowlake.config import MonitoredRange
 from flowlake.silver.addresses import longest_prefix_match, prefix_table
 
 WELL_KNOWN_PORTS = (1, 1023)
+TCP, SYN, ACK = 6, 2, 16
 
 
 def range_prefixes(spark: SparkSession, ranges: tuple[MonitoredRange, ...]) -> DataFrame:
@@ -53,6 +59,11 @@ def _port_rank(port: Column, service_ports: list[int]) -> Column:
             .when(port.isin(*service_ports) if service_ports else F.lit(False), 1).otherwise(2))
 
 
+def opened_by_source() -> Column:
+    """Whether a record is a TCP record whose flags have SYN without ACK (see the module docstring)."""
+    return F.coalesce((F.col("protocol") == TCP) & (F.col("tcp_flags").bitwiseAND(SYN | ACK) == SYN), F.lit(False))
+
+
 def server_is_source(service_ports: list[int]) -> Column:
     """Whether a record's source is the side that serves (see the module docstring)."""
     src_rank = _port_rank(F.col("src_port"), service_ports)
@@ -67,7 +78,8 @@ def oriented_flows(flows: DataFrame, monitored: DataFrame, service_ports: list[i
     src = F.broadcast(monitored.select(F.col("ip").alias("src_ip"), F.col("range_name").alias("_src_range")))
     dst = F.broadcast(monitored.select(F.col("ip").alias("dst_ip"), F.col("range_name").alias("_dst_range")))
     joined = (flows.join(src, "src_ip", "left").join(dst, "dst_ip", "left")
-              .withColumn("_src_serves", server_is_source(service_ports)))
+              .withColumn("_by_flags", opened_by_source())
+              .withColumn("_src_serves", ~F.col("_by_flags") & server_is_source(service_ports)))
     src_inside, dst_inside = F.col("_src_range").isNotNull(), F.col("_dst_range").isNotNull()
     client_inside = F.when(F.col("_src_serves"), dst_inside).otherwise(src_inside)
     server_inside = F.when(F.col("_src_serves"), src_inside).otherwise(dst_inside)
@@ -85,4 +97,5 @@ def oriented_flows(flows: DataFrame, monitored: DataFrame, service_ports: list[i
         side("_src_range", "_dst_range", "range_name"), side("src_ip", "dst_ip", "internal_ip"),
         side("src_port", "dst_port", "internal_port"), side("dst_ip", "src_ip", "remote_ip"),
         side("dst_port", "src_port", "remote_port"), "direction",
+        F.when(F.col("_by_flags"), "tcp_flags").otherwise("ports").alias("direction_from"),
         F.when(F.col("_src_serves"), "server").otherwise("client").alias("record_from"), *other)
