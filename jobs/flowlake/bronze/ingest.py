@@ -278,13 +278,6 @@ def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progre
         stage.done(objects=len(objects),
                    rows=sum(o["flow_rows"] + o["dns_rows"] + o["quarantined_rows"] for o in objects))
 
-    cannot_parse = sorted((relative_key(o["source_object"], config.raw_uri), o["unreadable_reason"])
-                          for o in objects if (o["unreadable_reason"] or "").startswith(NODE_CANNOT_PARSE))
-    if cannot_parse:
-        union.unpersist()
-        others = f" ({len(cannot_parse) - 1} more objects likewise)" if len(cannot_parse) > 1 else ""
-        raise NodeCannotParse(f"{cannot_parse[0][1][len(NODE_CANNOT_PARSE):]}{others} Nothing of this "
-                              "batch was published; the objects stay pending for the next run.")
     duplicates = duplicate_of(objects, ingested)
     kept = [o for o in objects if o["source_object"] not in duplicates]
     kept_rows = union.where(F.col("source_object").isin([o["source_object"] for o in kept]))
@@ -295,6 +288,7 @@ def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progre
     result = tally(len(objects), objects, duplicates)
 
     try:
+        stop_if_a_node_cannot_parse(objects, config.raw_uri)
         lines = result.flow_rows + result.dns_rows + result.quarantined_rows
         if lines and result.quarantined_rows / lines > config.bronze.max_quarantine_rate:
             replace_rows_of_objects(quarantine, paths["quarantine"], batch)
@@ -320,6 +314,17 @@ def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progre
     finally:
         union.unpersist()
     return objects, duplicates
+
+
+def stop_if_a_node_cannot_parse(objects: list[dict], raw_uri: str) -> None:
+    """Raise NodeCannotParse, naming the first object, if a node lacked a tool to parse any of
+    `objects` (the parser's summaries): those objects are fine and must not be recorded."""
+    reasons = sorted((o["source_object"], o["unreadable_reason"]) for o in objects
+                     if (o["unreadable_reason"] or "").startswith(NODE_CANNOT_PARSE))
+    if reasons:
+        others = f" ({len(reasons) - 1} more objects likewise)" if len(reasons) > 1 else ""
+        raise NodeCannotParse(f"{reasons[0][1][len(NODE_CANNOT_PARSE):]}{others} Nothing of this batch under "
+                              f"{raw_uri} was published; its objects stay pending for the next run.")
 
 
 def top_reasons(quarantine: DataFrame, count: int = 3) -> list[tuple[str, int]]:

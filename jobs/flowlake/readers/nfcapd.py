@@ -21,7 +21,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowlake.readers.delimited import NFDUMP_V1
 from flowlake.readers.records import ParsedObject, UnreadableObject
 
 # Every nfcapd file starts with this magic and a layout version, little-endian: 1 for the

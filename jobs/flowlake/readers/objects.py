@@ -106,9 +106,11 @@ def parse_nfcapd(key: str, data: bytes, source: Source, exporter: str, max_days_
     nfdump's CSV output (its header is line 1); times are UTC whatever the source's timezone
     says, since nfcapd stores epoch times and nfdump prints them in TZ=UTC here."""
     text, rates = nfdump_csv(key, data, nfdump)
-    if not NFDUMP_V1.starts_with_header(text):
-        # A file without flows (an idle five minutes): nfdump prints "No matching flows", no header.
+    if "No matching flows" in text.splitlines():
+        # An idle interval: nfdump prints this line between its header and an all-zero summary.
         return ParsedObject(format="nfcapd", control_lines=len(text.splitlines()))
+    if not NFDUMP_V1.starts_with_header(text):
+        raise UnreadableObject(f"nfdump printed no CSV header {','.join(NFDUMP_V1.header[:5])}... but {text[:120]!r}")
     lines, numbers, blank = numbered_lines(text)
     parsed = parse_delimited(NFDUMP_V1, lines, numbers, "UTC", exporter, source.sampling_rate, max_days_from_dump)
     parsed = unsampled(parsed, lines, numbers, rates)
