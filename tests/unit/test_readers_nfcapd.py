@@ -15,6 +15,7 @@ from flowlake.bronze.ingest import (
     COLLECTOR_FILES_IN_PROGRESS, NODE_CANNOT_PARSE, NodeCannotParse, parse_content, stop_if_a_node_cannot_parse,
 )
 from flowlake.config import Source, load_config
+from flowlake.readers.delimited import NFDUMP_V1
 from flowlake.readers.nfcapd import NFCAPD_MAGIC, NfdumpMissing, is_nfcapd, sampling_rates
 from flowlake.readers.objects import parse_object
 from flowlake.readers.records import UnreadableObject
@@ -77,6 +78,21 @@ def test_a_truncated_file_is_unreadable_in_nfdumps_words_naming_the_object(writt
         with pytest.raises(UnreadableObject, match=r"^nfdump cannot read this nfcapd file: .*"
                                                    r"collector/router-1/nfcapd\.201707010000"):
             parse(written["sampled"][:-cut])
+
+
+def test_records_nfdump_skips_with_a_warning_do_not_make_a_file_unreadable(written, tmp_path):
+    # nfdump 1.7.1 reads nfdump 1.6 files whole but says "Skip unknown record type 9" (their
+    # sampler-info records) on stderr, once per block; and it names protocols (IPIP is 4).
+    row = {"ts": "2017-07-01 00:01:00", "te": "2017-07-01 00:01:02", "sa": "175.45.176.1", "da": "10.9.9.9",
+           "sp": "0", "dp": "0", "pr": "IPIP", "ipkt": "3", "ibyt": "300", "exid": "1"}
+    csv = "\n".join([",".join(NFDUMP_V1.header), ",".join(row.get(c, "0") for c in NFDUMP_V1.header)])
+    nfdump = tmp_path / "nfdump-1.7.1-on-a-1.6-file"
+    nfdump.write_text(f"#!/bin/sh\necho 'Skip unknown record type 9' >&2\necho 'Skip unknown record type 9' >&2\n"
+                      f"if [ \"$1\" = -E ]; then echo 'Exporters:'; else printf '%s\\n' '{csv}'; fi\n")
+    nfdump.chmod(0o755)
+    parsed = parse(written["sampled"], nfdump=str(nfdump))
+    assert parsed.quarantine.num_rows == 0
+    assert [(r["protocol"], r["bytes"], r["sampling_rate"]) for r in parsed.flows.to_pylist()] == [(4, 300, None)]
 
 
 def test_an_object_configured_as_nfcapd_must_start_like_one():

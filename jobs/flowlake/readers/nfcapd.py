@@ -35,6 +35,11 @@ _EXPORTER = re.compile(r"^SysID: *(\d+),", re.MULTILINE)
 _SAMPLER = re.compile(r"packet interval: *(\d+), *packet space: *(\d+)")
 
 
+# What nfdump 1.7.1 says on stderr about a file it reads whole: 1.6 files carry sampler-info
+# records (type 9) it skips, once per block, and prints every flow.
+NFDUMP_WARNING = re.compile(r"^Skip unknown record type [0-9]+$")
+
+
 class NfdumpMissing(RuntimeError):
     """The nfdump binary cannot be run on this node: no object of the run can be converted."""
 
@@ -54,8 +59,11 @@ def _nfdump(nfdump: str, key: str, path: str, *args: str) -> str:
                             f"node cannot run ({nfdump!r}: {err.strerror}). Install Debian's nfdump on every "
                             "Spark node (`apt-get install nfdump`, docs/DEPLOY.md) or set bronze.nfdump "
                             "to its path.") from None
-    complaint = " ".join(line.strip() for line in done.stderr.splitlines() if line.strip())
-    if done.returncode != 0 or complaint:
+    complaints = [line.strip() for line in done.stderr.splitlines()
+                  if line.strip() and not NFDUMP_WARNING.match(line.strip())]
+    # Distinct lines, a few: a broken file can repeat one complaint for every block.
+    complaint = " ".join(list(dict.fromkeys(complaints))[:5])
+    if done.returncode != 0 or complaints:
         raise UnreadableObject(f"nfdump cannot read this nfcapd file: {complaint.replace(path, key)} "
                                f"(exit status {done.returncode})")
     return done.stdout
