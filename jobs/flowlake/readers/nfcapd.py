@@ -2,11 +2,11 @@
 them by their header, convert them with nfdump on the executor that parses them, then parse
 nfdump's CSV exactly as the nfdump CSV reader does.
 
-`parse_object` (objects.py) calls `is_nfcapd` on every object and `parse_nfcapd` on those it
-matches, inside the Spark task that holds the object's bytes: nothing goes through the driver.
-Every Spark node needs Debian's nfdump 1.7.1 (`make setup` installs it; `bronze.nfdump` in the
-config names another binary). Try one file by hand with
-`nfdump -r nfcapd.201707010000 -o csv`, which is what runs here (with TZ=UTC).
+`parse_object` (objects.py) calls `is_nfcapd` on every object, and for those it matches
+`nfdump_csv` then the nfdump CSV reader and `unsampled`, inside the Spark task that holds the
+object's bytes: nothing goes through the driver. Every Spark node needs Debian's nfdump 1.7.1
+(`make nfdump` installs it; `bronze.nfdump` in the config names another binary). What runs
+here, by hand: `TZ=UTC nfdump -o csv -r nfcapd.201707010000` and `nfdump -E nfcapd.201707010000`.
 """
 
 from __future__ import annotations
