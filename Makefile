@@ -13,10 +13,11 @@ LOCAL_DEMO_END ?= 2017-07-07
 LOCAL_DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup browser compose-tools demo demo-local test test-dags faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
+.PHONY: setup nfdump browser compose-tools demo demo-local test test-dags faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
   cluster cluster-stop
 
 setup: $(VENV)/.installed $(JARS)/.fetched
+	@$(MAKE) --no-print-directory nfdump || echo "make setup: going on without nfdump; every format but nfcapd files can be read" >&2
 
 # The venv is rebuilt only when the lock or the package metadata change.
 $(VENV)/.installed: infra/requirements.lock pyproject.toml
@@ -85,6 +86,15 @@ thrift: setup
 thrift-stop:
 	$(BIN)/flowlake thrift stop --config $(CONFIG)
 
+# Debian's nfdump 1.7.1 (nfdump and nfcapd): bronze converts nfcapd files with it on every Spark
+# node (docs/DEPLOY.md), and the tests' collector is its nfcapd. apt needs root, as on CI.
+nfdump:
+	@command -v nfdump >/dev/null && command -v nfcapd >/dev/null || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nfdump; \
+	  else echo "nfdump is missing and cannot be installed here (apt-get as root): run" \
+	    "'sudo apt-get install nfdump', or set bronze.nfdump in the config to an nfdump 1.7 binary" >&2; exit 1; fi
+
 # Debian's Chromium and ChromeDriver for the reports' browser test (apt needs root, as on CI).
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
@@ -107,7 +117,7 @@ cluster-stop:
 
 # Every test but the full fault-injection suite (make faults) and the longer DAG runs (make
 # test-dags): their reduced forms run here. The slowest are listed at the end.
-test: setup browser compose-tools
+test: setup nfdump browser compose-tools
 	$(BIN)/python -m pytest -q -m "not faults and not dag_runs" --durations=30
 
 # Every DAG test: ingest, reports and maintenance end to end with dag.test() against the local S3

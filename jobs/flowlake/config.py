@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-FORMATS = ("auto", "nfdump_csv", "goflow2_json", "vpc_flow_log", "argus", "pdns_cof")
+FORMATS = ("auto", "nfcapd", "nfdump_csv", "goflow2_json", "vpc_flow_log", "argus", "pdns_cof")
 
 
 class ConfigError(ValueError):
@@ -85,6 +85,8 @@ class BronzeSettings:
     batch_mib: float = 256
     # A flow record further than this from its dump's median day has a broken clock.
     max_days_from_dump: int = 2
+    # The nfdump binary that converts nfcapd files, on every Spark node: a name on PATH or a path.
+    nfdump: str = "nfdump"
 
     def __post_init__(self):
         if not isinstance(self.batch_mib, (int, float)) or self.batch_mib <= 0:

@@ -14,6 +14,7 @@ stops with `ConcurrentRunConflict`.
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime, timezone
 
 from flowlake.config import Config, load_config
@@ -80,8 +81,14 @@ def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
 
 
 def job_main(stage: str, description: str, argv: list[str] | None):
-    """A job's `main()`: parse `--config`, run the one stage, return its result."""
+    """A job's `main()`: parse `--config`, run the one stage, return its result. A stage that
+    stops on purpose (PipelineStopped: its message says why and what to do) exits 1 with that
+    message alone, as `flowlake run` does: under spark-submit or Airflow a stack trace hides it."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--config", required=True, help="flowlake YAML config")
     args = parser.parse_args(argv)
-    return run_stages(load_config(args.config), [stage], f"flowlake-{stage}")[stage]
+    try:
+        return run_stages(load_config(args.config), [stage], f"flowlake-{stage}")[stage]
+    except PipelineStopped as err:
+        print(f"flowlake {stage}: {type(err).__name__}: {err}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -35,6 +35,7 @@ from flowlake.errors import PipelineStopped
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
 from flowlake.quality import check_table
+from flowlake.readers.nfcapd import NfdumpMissing
 from flowlake.readers.objects import parse_object
 from flowlake.readers.records import (
     DNS_SCHEMA, FLOW_SCHEMA, QUARANTINE_SCHEMA, ParsedObject, UnreadableObject, quarantine_rows,
@@ -66,6 +67,14 @@ DNS_COLUMNS = _with_source_object(DNS_SCHEMA)
 QUARANTINE_COLUMNS = ["source_object", "line_number", "raw_line", "reason"]
 MANIFEST_SCHEMA = (from_arrow_schema(pa.schema([("source_object", pa.string())] + list(zip(OBJECT_SCHEMA.names, OBJECT_SCHEMA.types))))
                    .add("duplicate_of", "string").add("ingested_at", "timestamp"))
+
+
+# The start of an object's unreadable_reason when the fault is the node's, not the object's.
+NODE_CANNOT_PARSE = "node cannot parse: "
+
+
+class NodeCannotParse(PipelineStopped):
+    """A Spark node lacks a tool an object needs (nfdump for nfcapd files); nothing was written."""
 
 
 class QuarantineRateExceeded(PipelineStopped):
@@ -109,13 +118,17 @@ def _with_union_columns(table: pa.Table, kind: str, source_object: str) -> pa.Re
 
 
 def parse_content(path: str, content: bytes, raw_uri: str, sources: tuple[Source, ...],
-                  max_days_from_dump: int) -> tuple[ParsedObject, str | None]:
-    """One object's bronze rows and, if it cannot be read at all, why (then it is one quarantine row)."""
+                  max_days_from_dump: int, nfdump: str = "nfdump") -> tuple[ParsedObject, str | None]:
+    """One object's bronze rows and, if it cannot be read at all, why (then it is one quarantine row).
+    An nfcapd file on a node that cannot run nfdump is neither: its reason starts with
+    NODE_CANNOT_PARSE, and the driver stops the run on it (the file itself is fine)."""
     key = relative_key(path, raw_uri)
     source = source_for(sources, key)
     exporter = posixpath.dirname(key) or "."
     try:
-        return parse_object(key, content, source, exporter, max_days_from_dump), None
+        return parse_object(key, content, source, exporter, max_days_from_dump, nfdump), None
+    except NfdumpMissing as err:
+        reason = f"{NODE_CANNOT_PARSE}{err}"
     except UnreadableObject as err:
         reason = f"unreadable object: {err}"
     except Exception as err:  # a parser bug must not lose the object: quarantine it whole, loudly
@@ -124,11 +137,11 @@ def parse_content(path: str, content: bytes, raw_uri: str, sources: tuple[Source
     return ParsedObject(format=source.format if source.format != "auto" else "unknown", quarantine=whole), reason
 
 
-def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...], max_days_from_dump: int):
+def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...], max_days_from_dump: int, nfdump: str):
     for batch in batches:
         for row in batch.to_pylist():
             path, content = row["path"], row["content"]
-            parsed, unreadable = parse_content(path, content, raw_uri, sources, max_days_from_dump)
+            parsed, unreadable = parse_content(path, content, raw_uri, sources, max_days_from_dump, nfdump)
             for kind, table in (("flow", parsed.flows), ("dns", parsed.dns), ("quarantine", parsed.quarantine)):
                 for chunk in table.to_batches(max_chunksize=65536):
                     yield _with_union_columns(pa.Table.from_batches([chunk]), kind, path)
@@ -142,9 +155,10 @@ def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...], max_days_
             yield _with_union_columns(summary, "object", path)
 
 
-def parsed_rows(contents: DataFrame, raw_uri: str, sources: tuple[Source, ...], max_days_from_dump: int) -> DataFrame:
+def parsed_rows(contents: DataFrame, raw_uri: str, sources: tuple[Source, ...], max_days_from_dump: int,
+                nfdump: str = "nfdump") -> DataFrame:
     """Parse binaryFile rows (path, modificationTime, length, content) into the union schema."""
-    return contents.mapInArrow(lambda batches: _parse_batches(batches, raw_uri, sources, max_days_from_dump),
+    return contents.mapInArrow(lambda batches: _parse_batches(batches, raw_uri, sources, max_days_from_dump, nfdump),
                                from_arrow_schema(UNION_SCHEMA))
 
 
@@ -165,8 +179,16 @@ def duplicate_of(new_objects: list[dict], ingested: dict[str, str]) -> dict[str,
     return duplicates
 
 
+# nfcapd and sfcapd write the current interval to nfcapd.current.<pid> and rename it to
+# nfcapd.<YYYYMMDDhhmm> when the interval ends: ingesting it would add its flows a second time,
+# under the final name, with other bytes than any ingested object (so not a duplicate delivery).
+COLLECTOR_FILES_IN_PROGRESS = r"(^|/)nfcapd\.current\.[0-9]+$"
+
+
 def list_raw_objects(spark: SparkSession, raw_uri: str) -> DataFrame:
+    """Every object below raw_uri but the files a collector is still writing."""
     return (spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(raw_uri)
+            .where(~F.col("path").rlike(COLLECTOR_FILES_IN_PROGRESS))
             .select(F.col("path").alias("source_object"), F.col("length").alias("size"),
                     F.col("modificationTime").alias("modification_time")))
 
@@ -249,7 +271,7 @@ def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progre
         contents = spark.read.format("binaryFile").load(batch)
         tasks = max(1, -(-len(batch) // config.bronze.objects_per_task))
         union = parsed_rows(contents.repartition(tasks), config.raw_uri, config.sources,
-                            config.bronze.max_days_from_dump)
+                            config.bronze.max_days_from_dump, config.bronze.nfdump)
         union = union.persist(StorageLevel.MEMORY_AND_DISK)
         objects = [r.asDict() for r in union.where("kind = 'object'")
                    .select("source_object", *OBJECT_SCHEMA.names).collect()]
@@ -266,6 +288,7 @@ def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progre
     result = tally(len(objects), objects, duplicates)
 
     try:
+        stop_if_a_node_cannot_parse(objects, config.raw_uri)
         lines = result.flow_rows + result.dns_rows + result.quarantined_rows
         if lines and result.quarantined_rows / lines > config.bronze.max_quarantine_rate:
             replace_rows_of_objects(quarantine, paths["quarantine"], batch)
@@ -291,6 +314,17 @@ def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progre
     finally:
         union.unpersist()
     return objects, duplicates
+
+
+def stop_if_a_node_cannot_parse(objects: list[dict], raw_uri: str) -> None:
+    """Raise NodeCannotParse, naming the first object, if a node lacked a tool to parse any of
+    `objects` (the parser's summaries): those objects are fine and must not be recorded."""
+    reasons = sorted((o["source_object"], o["unreadable_reason"]) for o in objects
+                     if (o["unreadable_reason"] or "").startswith(NODE_CANNOT_PARSE))
+    if reasons:
+        others = f" ({len(reasons) - 1} more objects likewise)" if len(reasons) > 1 else ""
+        raise NodeCannotParse(f"{reasons[0][1][len(NODE_CANNOT_PARSE):]}{others} Nothing of this batch under "
+                              f"{raw_uri} was published; its objects stay pending for the next run.")
 
 
 def top_reasons(quarantine: DataFrame, count: int = 3) -> list[tuple[str, int]]:

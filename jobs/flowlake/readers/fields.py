@@ -27,6 +27,19 @@ PROTOCOL_NUMBERS = {
     "icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51,
     "icmp6": 58, "ipv6-icmp": 58, "sctp": 132,
 }
+# The names nfdump 1.7 prints for protocols 0..137 (its protoList, index = number; numbers it
+# has no name for print as numbers), in CSV exports and in what it converts from nfcapd files.
+# nfdump names 35 and 38 both IDPR; its own filter reads IDPR as 35, and so does this.
+NFDUMP_PROTOCOL_NAMES = (
+    "0 ICMP IGMP GGP IPIP ST TCP CBT EGP IGP BBN NVPII PUP ARGUS ENCOM XNET CHAOS UDP MUX DCN HMP PRM "
+    "XNS Trnk1 Trnk2 Leaf1 Leaf2 RDP IRTP ISO-4 NETBK MFESP MEINP DCCP 3PC IDPR XTP DDP IDPR TP++ IL IPv6 "
+    "SDRP Rte6 Frag6 IDRP RSVP GRE MHRP BNA ESP AH INLSP SWIPE NARP MOBIL TLSP SKIP ICMP6 NOHE6 OPTS6 HOST "
+    "CFTP NET SATNT KLAN RVD IPPC FS SATM VISA IPCV CPNX CPHB WSN PVP BSATM SUNND WBMON WBEXP ISOIP VMTP "
+    "SVMTP VINES TTP NSIGP DGP TCF EIGRP OSPF S-RPC LARP MTP AX.25 OS MICP SCCSP ETHIP ENCAP 99 GMTP IFMP "
+    "PNNI PIM ARIS SCPS QNX A/N IPcmp SNP CpqPP IPXIP VRRP PGM 0hop L2TP DDX IATP STP SRP UTI SMP SM PTP "
+    "ISIS4 FIRE CRTP CRUDP 128 IPLT SPS PIPE SCTP FC 134 MHEAD UDP-L MPLS").split()
+for _number, _name in enumerate(NFDUMP_PROTOCOL_NAMES):
+    PROTOCOL_NUMBERS.setdefault(_name.lower(), _number)
 
 
 @dataclass

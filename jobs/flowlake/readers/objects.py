@@ -1,8 +1,9 @@
 """Turn one raw object's bytes into bronze rows: decompress, tell the format, parse.
 
 `parse_object(key, content, source, exporter)` is the single entry point. The format comes
-from config (`sources[].format`) or, on `auto`, from the first non-blank line. An object that
-cannot be read at all raises `UnreadableObject` with the reason.
+from config (`sources[].format`) or, on `auto`, from the header of an nfcapd file (binary,
+converted to nfdump CSV by nfdump, readers/nfcapd.py) or else from the first non-blank line.
+An object that cannot be read at all raises `UnreadableObject` with the reason.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 from flowlake.config import Source
 from flowlake.readers.delimited import DELIMITED_FORMATS, NFDUMP_V1, NFDUMP_V2, parse_delimited
 from flowlake.readers.jsonlines import is_goflow2, is_pdns, parse_goflow2, parse_pdns
+from flowlake.readers.nfcapd import is_nfcapd, nfdump_csv, unsampled
 from flowlake.readers.records import ParsedObject, UnreadableObject
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -70,10 +72,13 @@ def detect_format(first_line: str) -> str:
 
 
 def parse_object(key: str, content: bytes, source: Source, exporter: str,
-                 max_days_from_dump: int = 2) -> ParsedObject:
+                 max_days_from_dump: int = 2, nfdump: str = "nfdump") -> ParsedObject:
     """Parse one object. `key` is only for messages; `exporter` names it where the format does not;
-    flow records further than `max_days_from_dump` days from the dump's median day are quarantined."""
+    flow records further than `max_days_from_dump` days from the dump's median day are quarantined;
+    `nfdump` is the binary that converts nfcapd files."""
     data = decompressed(content)
+    if source.format == "nfcapd" or (source.format == "auto" and is_nfcapd(data)):
+        return parse_nfcapd(key, data, source, exporter, max_days_from_dump, nfdump)
     if not data.strip():
         raise UnreadableObject("empty object: no lines after decompression")
     # Invalid UTF-8 (binary junk) is kept visible as U+FFFD so its line can still be quarantined.
@@ -91,5 +96,24 @@ def parse_object(key: str, content: bytes, source: Source, exporter: str,
         parsed = parse_goflow2(lines, numbers, exporter, source.sampling_rate, max_days_from_dump)
     else:
         parsed = parse_pdns(lines, numbers)
+    parsed.control_lines += blank
+    return parsed
+
+
+def parse_nfcapd(key: str, data: bytes, source: Source, exporter: str, max_days_from_dump: int,
+                 nfdump: str) -> ParsedObject:
+    """An nfcapd file through nfdump, then the nfdump CSV reader. Line numbers are those of
+    nfdump's CSV output (its header is line 1); times are UTC whatever the source's timezone
+    says, since nfcapd stores epoch times and nfdump prints them in TZ=UTC here."""
+    text, rates = nfdump_csv(key, data, nfdump)
+    if "No matching flows" in text.splitlines():
+        # An idle interval: nfdump prints this line between its header and an all-zero summary.
+        return ParsedObject(format="nfcapd", control_lines=len(text.splitlines()))
+    if not NFDUMP_V1.starts_with_header(text):
+        raise UnreadableObject(f"nfdump printed no CSV header {','.join(NFDUMP_V1.header[:5])}... but {text[:120]!r}")
+    lines, numbers, blank = numbered_lines(text)
+    parsed = parse_delimited(NFDUMP_V1, lines, numbers, "UTC", exporter, source.sampling_rate, max_days_from_dump)
+    parsed = unsampled(parsed, lines, numbers, rates)
+    parsed.format = "nfcapd"
     parsed.control_lines += blank
     return parsed
