@@ -34,6 +34,7 @@ class Flow:
     packets: int
     start: int  # epoch seconds, whole: nfdump's CSV prints seconds
     end: int
+    tcp_flags: int = 0  # the RFC bitmask the exporter reports (SYN 0x02, ACK 0x10, ...)
 
     def switched(self) -> tuple[int, int]:
         """First and last switched, in the exporter's uptime milliseconds."""
@@ -47,13 +48,13 @@ def netflow_v5(flows: list[Flow], sampling_interval: int = 0) -> bytes:
     records = b"".join(
         struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", socket.inet_aton(f.src_ip), socket.inet_aton(f.dst_ip),
                     bytes(4), 1, 2, f.packets, f.bytes, *f.switched(), f.src_port, f.dst_port,
-                    0, 0x18, f.protocol, 0, 0, 0, 24, 24, 0)
+                    0, f.tcp_flags, f.protocol, 0, 0, 0, 24, 24, 0)
         for f in flows)
     return header + records
 
 
 # NetFlow v9 field types (RFC 3954): (type, length).
-_V9_COMMON = [(7, 2), (11, 2), (4, 1), (1, 4), (2, 4), (22, 4), (21, 4)]
+_V9_COMMON = [(7, 2), (11, 2), (4, 1), (6, 1), (1, 4), (2, 4), (22, 4), (21, 4)]
 _V9_TEMPLATES = {4: (256, [(8, 4), (12, 4)] + _V9_COMMON), 6: (257, [(27, 16), (28, 16)] + _V9_COMMON)}
 
 
@@ -65,7 +66,8 @@ def netflow_v9(flows: list[Flow], source_id: int = 7) -> bytes:
     for version, (tid, _) in _V9_TEMPLATES.items():
         records = b"".join(
             ipaddress.ip_address(f.src_ip).packed + ipaddress.ip_address(f.dst_ip).packed
-            + struct.pack("!HHBIIII", f.src_port, f.dst_port, f.protocol, f.bytes, f.packets, *f.switched())
+            + struct.pack("!HHBBIIII", f.src_port, f.dst_port, f.protocol, f.tcp_flags, f.bytes, f.packets,
+                          *f.switched())
             for f in flows if ipaddress.ip_address(f.src_ip).version == version)
         if records:
             records += bytes(-len(records) % 4)  # flowsets pad to 32 bits

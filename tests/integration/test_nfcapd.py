@@ -32,11 +32,14 @@ def at(minute: int, second: int = 0) -> int:
     return int(datetime(2017, 7, 1, 0, minute, second, tzinfo=timezone.utc).timestamp())
 
 
-V5_FLOWS = [Flow("175.45.176.10", "93.184.216.34", 40000, 443, 6, 1500, 10, at(1), at(2, 30)),
+V5_FLOWS = [Flow("175.45.176.10", "93.184.216.34", 40000, 443, 6, 1500, 10, at(1), at(2, 30), tcp_flags=0x1b),
             Flow("175.45.176.11", "1.1.1.1", 33000, 53, 17, 76, 1, at(3, 5), at(3, 5))]
 V9_FLOWS = {"-y": [Flow("175.45.176.9", "8.8.8.8", 5353, 53, 17, 80, 1, at(3), at(3)),
-                   Flow("2001:db8::1", "2001:4860:4860::8888", 51000, 443, 6, 123456, 99, at(0, 1), at(4, 59))],
-            "-j": [Flow("175.45.177.2", "203.0.113.7", 22, 61000, 6, 4_000_000_000, 2_800_000, at(0), at(4))],
+                   Flow("2001:db8::1", "2001:4860:4860::8888", 51000, 443, 6, 123456, 99, at(0, 1), at(4, 59),
+                        tcp_flags=0x1b)],
+            "-j": [Flow("175.45.177.2", "203.0.113.7", 22, 61000, 6, 4_000_000_000, 2_800_000, at(0), at(4),
+                        tcp_flags=0x1b),
+                   Flow("193.32.160.7", "175.45.177.2", 40000, 61000, 6, 44, 1, at(1), at(1), tcp_flags=0x02)],
             "-z": [Flow("175.45.178.3", "198.51.100.1", 0, 0, 1, 84, 1, at(2), at(2))]}
 
 
@@ -75,8 +78,8 @@ def test_a_collectors_nfcapd_files_land_in_bronze_exactly_once(spark, tmp_path):
     sent = [("collector/router-v5", f, 10) for f in V5_FLOWS] + [
         (f"collector/router-v9{flag}", f, None) for flag, flows in V9_FLOWS.items() for f in flows]
     assert rows(spark, config, "flows", "exporter", "src_ip", "dst_ip", "src_port", "dst_port", "protocol",
-                "bytes", "packets", "ts", "ts_end", "sampling_rate") == sorted(
-        (exporter, f.src_ip, f.dst_ip, f.src_port, f.dst_port, f.protocol, f.bytes, f.packets,
+                "tcp_flags", "bytes", "packets", "ts", "ts_end", "sampling_rate") == sorted(
+        (exporter, f.src_ip, f.dst_ip, f.src_port, f.dst_port, f.protocol, f.tcp_flags, f.bytes, f.packets,
          naive(f.start), naive(f.end), rate) for exporter, f, rate in sent)
 
     [(source_object, line_number, reason)] = rows(spark, config, "quarantine", "source_object", "line_number", "reason")
