@@ -28,19 +28,20 @@ CONFIDENCE = 0.95
 class Cube:
     """`values[h, d, k]`: the sum of a measure for host `hosts[h]`, day `days[d]`, key `keys[k]`."""
 
-    hosts: np.ndarray
-    days: np.ndarray
-    keys: np.ndarray
+    hosts: pd.Index
+    days: pd.DatetimeIndex
+    keys: pd.Index
     values: np.ndarray
 
 
 def cube(rows: pd.DataFrame, key: str, value: str) -> Cube:
     """Rows with internal_ip, day, `key` and `value` as a dense hosts x days x keys array."""
-    hosts, host_index = np.unique(rows["internal_ip"].to_numpy(dtype=str), return_inverse=True)
-    days, day_index = np.unique(pd.to_datetime(rows["day"]).to_numpy(), return_inverse=True)
-    keys, key_index = np.unique(rows[key].to_numpy(dtype=str), return_inverse=True)
-    values = np.zeros((len(hosts), len(days), len(keys)))
-    np.add.at(values, (host_index, day_index, key_index), rows[value].to_numpy(dtype=float))
+    host_index, hosts = pd.factorize(rows["internal_ip"], sort=True)
+    day_index, days = pd.factorize(pd.to_datetime(rows["day"]), sort=True)
+    key_index, keys = pd.factorize(rows[key], sort=True)
+    cell = (host_index * len(days) + day_index) * len(keys) + key_index
+    values = np.bincount(cell, weights=rows[value].to_numpy(dtype=float), minlength=len(hosts) * len(days) * len(keys))
+    values = values.reshape(len(hosts), len(days), len(keys))
     return Cube(hosts, days, keys, values)
 
 
@@ -62,9 +63,7 @@ def period_totals(values: np.ndarray, host_weights: np.ndarray, day_weights: np.
                   day_periods: np.ndarray, periods: int) -> np.ndarray:
     """replicates x periods x keys: the weighted sums of `values` (hosts x days x keys)."""
     per_day = np.einsum("bh,hdk->bdk", host_weights, values) * day_weights[:, :, None]
-    totals = np.zeros((per_day.shape[0], periods, per_day.shape[2]))
-    np.add.at(totals, (slice(None), day_periods), per_day)
-    return totals
+    return np.einsum("bdk,dp->bpk", per_day, np.eye(periods)[day_periods])
 
 
 def interval(replicates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,13 +79,14 @@ def _shares(totals: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ResampledShares:
-    """Each key's share of a period's total: the estimate (periods x keys) and its bootstrap
-    replicates (replicates x periods x keys)."""
+    """Each key's share of a period's total: the estimate (periods x keys), its bootstrap
+    replicates (replicates x periods x keys), and how many days of data each period holds."""
 
     periods: np.ndarray
     keys: np.ndarray
     estimate: np.ndarray
     replicates: np.ndarray
+    days: np.ndarray
 
     def table(self, period: str, key: str) -> pd.DataFrame:
         """One row per period and key: share, share_low, share_high."""
@@ -107,7 +107,7 @@ def resampled_shares(rows: pd.DataFrame, key: str, value: str, period_of_day, re
     ones = (np.ones((1, len(data.hosts))), np.ones((1, len(data.days))))
     estimate = _shares(period_totals(data.values, *ones, day_periods, len(periods)))[0]
     resampled = _shares(period_totals(data.values, host_weights, day_weights, day_periods, len(periods)))
-    return ResampledShares(periods, data.keys, estimate, resampled)
+    return ResampledShares(periods, data.keys.to_numpy(), estimate, resampled, np.bincount(day_periods, minlength=len(periods)))
 
 
 def activity_ratios(bytes_: np.ndarray, flows: np.ndarray, hosts: np.ndarray) -> np.ndarray:
