@@ -176,6 +176,11 @@ class ReportSettings:
     # The trend's headline shift: the month shift_to's share of bytes overtook shift_from's.
     shift_from: str = "western_social"
     shift_to: str = "chinese_services"
+    # Intervals on shares and activity ratios, and the change points' ranges of weeks: this
+    # many bootstrap replicates over hosts and days, drawn from this seed, so a report
+    # rendered again from the same tables prints the same intervals (README, "Uncertainty").
+    bootstrap_replicates: int = 200
+    bootstrap_seed: int = 21
     # The crypto report compares the month of --as-of with the month this many months before
     # (6 puts a winter beside the summer before it, as the published analysis did).
     crypto_compare_months_back: int = 1

@@ -61,13 +61,43 @@ def test_trend_headlines_and_shift_month_come_from_the_data(reports, gold_lake):
         shares = table.pivot(index="month", columns="category", values="bytes_share").fillna(0.0)
         headline = next(h for h in results["trend"]["report"].headlines if h.startswith(f"{range_name}: "))
         for category in ("western_social", "chinese_services"):
-            first, last = re.search(category + r" (?:fell|rose|held) from (\d+)% to (\d+)%", headline).groups()
+            first, first_low, first_high, last, last_low, last_high = re.search(
+                category + r" (?:fell|rose|held) from (\d+)% \[(\d+)%-(\d+)%\] to (\d+)% \[(\d+)%-(\d+)%\]",
+                headline).groups()
             assert (int(first), int(last)) == (round(shares[category].iloc[0] * 100),
                                                round(shares[category].iloc[-1] * 100))
-        assert re.search(r"western_social fell from \d+% to \d+%.*chinese_services rose", headline), headline
+            assert int(first_low) <= int(first) <= int(first_high) and int(last_low) <= int(last) <= int(last_high)
+        assert re.search(r"western_social fell from \d+% \[.*\] to \d+%.*chinese_services rose", headline), headline
         assert escape(headline) in html
         month = pd.Timestamp(truth["crossover_month"][range_name] + "-01").strftime("%B %Y")
-        assert f"{range_name}: the shift happened in {month}." in results["trend"]["report"].headlines
+        assert f"chinese_services overtook western_social in {month}." in html
+
+
+def test_trend_dates_the_planted_shift_and_not_the_outage_with_intervals_on_every_share(reports, gold_lake):
+    """The generated months have their shift on one day and a week's outage of the Western
+    platforms a month before: each range's change point of both categories brackets the shift
+    day, none is near the outage, and every weekly and monthly share lies inside its interval."""
+    config, results = reports
+    truth = gold_lake[1]
+    shift_day, outage = truth["shift_day"], truth["outage_days"]
+    assert outage and outage[0] < shift_day
+    for range_name in ("kp", "china_netcom", "satgate"):
+        changes = csv(config, "trend", f"change_points_{range_name}.csv")
+        for category in ("western_social", "chinese_services"):
+            mine = changes[changes["category"] == category]
+            assert len(mine) == 1, (range_name, category, changes)
+            assert mine["from_day"].iloc[0] <= shift_day <= mine["to_day"].iloc[0], (range_name, mine, shift_day)
+        # a dip called a change would start a level in the outage's weeks or the week after
+        outage_weeks = pd.date_range(pd.Timestamp(outage[0]) - pd.Timedelta(days=pd.Timestamp(outage[0]).weekday()),
+                                     pd.Timestamp(outage[-1]) + pd.Timedelta(days=7), freq="W-MON")
+        assert not changes["change_week"].isin(outage_weeks.strftime("%Y-%m-%d")).any(), changes
+        headline = next(h for h in results["trend"]["report"].headlines
+                        if h.startswith(f"{range_name}: the weekly share of bytes of western_social fell"))
+        assert re.search(r"between week \d{4}-W\d{2} and week \d{4}-W\d{2} ", headline), headline
+        for name in (f"weekly_shares_{range_name}", f"monthly_shares_{range_name}"):
+            table = csv(config, "trend", f"{name}.csv")
+            assert ((table["bytes_share_low"] <= table["bytes_share"] + 1e-4)
+                    & (table["bytes_share"] <= table["bytes_share_high"] + 1e-4)).all(), name
 
 
 def test_trend_weekday_hour_heat_map_counts_every_flow_the_hosts_started(spark, reports):
@@ -108,6 +138,9 @@ def test_overseas_report_ranks_the_planted_countries_with_gold_figures_and_evide
             (rows[r.country].activity_ratio, rows[r.country].local_domains, rows[r.country].local_days,
              rows[r.country].local_hosts, rows[r.country].evidence)
         assert r.evidence in html
+        assert r.ratio_low <= r.activity_ratio <= r.ratio_high and r.ratio_low < r.ratio_high
+        assert f"{r.country} (activity {r.activity_ratio:.1f}x [{r.ratio_low:.1f}-{r.ratio_high:.1f}x] the mean" in \
+            results["overseas"]["report"].headlines[0]
     assert "New since the month before: none. Dropped: none." in results["overseas"]["report"].headlines
 
 

@@ -1,10 +1,12 @@
-"""The generator's world agrees with the reference data later layers classify it by."""
+"""The generator's world agrees with the reference data later layers classify it by, and plants
+its shift on one day and its one-week outage where a change-point rule could be fooled by it."""
 
 import ipaddress
 
 import pytest
 
-from flowlake.generate.dumps import WORLD, hosting_servers, local_sites, world_destinations
+from flowlake.generate.dumps import (WORLD, hosting_servers, local_sites, shift_and_outage, shifted_weight,
+                                     world_destinations)
 from flowlake.silver.catalog import load_catalog
 from flowlake.silver.geo import as_names
 from flowlake.silver.public_suffixes import bundled_list
@@ -76,3 +78,16 @@ def test_cdn_served_sites_are_their_countrys_by_registry_suffix_and_on_their_cdn
             assert suffixes[domain.split(".", 1)[1]] == country["country"] == site.name, domain
             assert any(ipaddress.ip_address(site.ips[0]) in ipaddress.ip_network(p)
                        for p in cdn_prefixes[country["served_by"]]), domain
+
+
+def test_the_shift_is_one_day_and_the_outage_a_week_of_a_long_window():
+    # July to October 2017 (123 days): the shift on 25 August, the outage 25 to 31 July
+    assert shift_and_outage(123) == (55, range(24, 31))
+    # two days still show a before and an after, and have no weeks around an outage
+    assert shift_and_outage(2) == (1, range(0))
+    facebook = next(d for d in world_destinations() if d.name == "facebook")
+    baidu = next(d for d in world_destinations() if d.name == "baidu")
+    assert [shifted_weight(facebook, shifted, outage) for shifted, outage in
+            ((False, False), (True, False), (False, True))] == pytest.approx([16, 1.6, 1.6])
+    assert [shifted_weight(baidu, shifted, outage) for shifted, outage in
+            ((False, False), (True, False), (False, True))] == pytest.approx([1, 10, 1])

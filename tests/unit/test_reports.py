@@ -14,7 +14,7 @@ from flowlake.reports.crypto import contact_activity, host_activity
 from flowlake.reports.deliver import DeliveryFailed, send_with_retries
 from flowlake.reports.document import Report, Section, render_html, report_files
 from flowlake.reports.job import ReportRefused, check_shares
-from flowlake.reports.overseas import ranked_countries
+from flowlake.reports.overseas import ranked_countries, with_ratio_intervals
 from flowlake.reports.trend import category_shares, headlines, heat_matrix, shift_month, weekend_ratio
 from flowlake.reports.windows import ReportWindow, report_window
 
@@ -68,9 +68,10 @@ def test_trend_validation_refuses_monthly_shares_that_do_not_add_up_to_one():
 def shares(*months) -> pd.DataFrame:
     rows = []
     for period, western, chinese in months:
-        rows += [{"period": period, "range_name": "kp", "category": "western_social", "bytes_share": western},
-                 {"period": period, "range_name": "kp", "category": "chinese_services", "bytes_share": chinese},
-                 {"period": period, "range_name": "kp", "category": "other", "bytes_share": 1 - western - chinese}]
+        rows += [{"period": period, "range_name": "kp", "category": category, "bytes_share": share,
+                  "bytes_share_low": share - 0.02, "bytes_share_high": share + 0.03}
+                 for category, share in (("western_social", western), ("chinese_services", chinese),
+                                         ("other", 1 - western - chinese))]
     return pd.DataFrame(rows)
 
 
@@ -78,8 +79,8 @@ def test_headline_and_shift_month_follow_the_two_categories():
     monthly = shares(("2017-07", 0.38, 0.03), ("2017-08", 0.30, 0.20), ("2017-09", 0.10, 0.35),
                      ("2017-12", 0.04, 0.41))
     assert headlines(monthly, "western_social", "chinese_services") == [
-        "kp: western_social fell from 38% to 4% of bytes between July 2017 and December 2017; "
-        "chinese_services rose from 3% to 41%."]
+        "kp: western_social fell from 38% [36%-41%] to 4% [2%-7%] of bytes between July 2017 and December 2017; "
+        "chinese_services rose from 3% [1%-6%] to 41% [39%-44%]."]
     assert shift_month(monthly, "kp", "western_social", "chinese_services") == "2017-09"
 
 
@@ -108,7 +109,12 @@ def test_overseas_ranking_puts_flagged_countries_first_by_activity():
         ("IN", True, "new", 3.0, 9, 20, 4, "b.in (5)", 1, 1, 1), ("KE", False, "dropped", 0.0, 0, 0, 0, "", 0, 0, 0)],
         columns=["country", "flagged", "change", "activity_ratio", "local_domains", "local_days", "local_hosts",
                  "evidence", "bytes", "flows", "hosts"])
-    assert list(ranked_countries(presence)["country"]) == ["IN", "NZ", "US", "KE"]
+    # KE was dropped: no activity left to resample, its interval is its ratio
+    intervals = pd.DataFrame([("NZ", 1.5, 1.2, 1.9), ("US", 9.0, 7.0, 11.0), ("IN", 3.0, 2.5, 3.4)],
+                             columns=["country", "activity_ratio", "ratio_low", "ratio_high"])
+    ranked = ranked_countries(with_ratio_intervals(presence, intervals))
+    assert list(ranked["country"]) == ["IN", "NZ", "US", "KE"]
+    assert list(zip(ranked["ratio_low"], ranked["ratio_high"])) == [(2.5, 3.4), (1.2, 1.9), (7.0, 11.0), (0.0, 0.0)]
 
 
 def test_crypto_host_activity_is_per_host_and_coin_over_the_current_period():

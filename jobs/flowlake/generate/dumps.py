@@ -6,8 +6,9 @@ Each day gets an nfdump 1.7.x CSV dump (exporter-local time, Summary trailer) fr
 `flows/pyongyang/` exporter, a GoFlow2 JSON-lines dump from `flows/goflow2/` and a passive
 DNS file in COF from `dns/`, all gzip-compressed, under raw_uri (file:// or s3a://). The
 world they are drawn from (services, unnamed hosting, overseas countries, a single foreign
-visit, miners, crypto decoys) is `world.yaml` beside this file; who talks to what changes across the window as
-DOMAIN.md describes. Miners behave like miners (stratum sessions day and night, a node's many
+visit, miners, crypto decoys) is `world.yaml` beside this file; who talks to what changes on the
+window's shift day as DOMAIN.md describes, and in long windows a one-week outage of the Western
+platforms dips their share without shifting it (the trap for a change-point rule). Miners behave like miners (stratum sessions day and night, a node's many
 peers); decoys touch crypto without mining (a pool's web site, one peer, a web server on a p2p
 port). The ground truth,
 computed from the generated records themselves, goes to `<raw_uri>/../ground_truth/`.
@@ -181,12 +182,16 @@ def pool_web_sites() -> list[tuple[str, str, str]]:
             for coin, spec in WORLD["crypto"].items() for domain in spec["pool_domains"]]
 
 
-def shifted_weight(d: Destination, progress: float) -> float:
+def shifted_weight(d: Destination, shifted: bool, outage: bool) -> float:
+    """A destination's weight on a day before or after the shift day, in the outage or not."""
+    weight = d.weight
     if d.shift == "falls":
-        return d.weight * (1 - 0.9 * progress)
-    if d.shift == "rises":
-        return d.weight * (0.1 + 0.9 * progress)
-    return d.weight
+        weight *= 0.1 if shifted else 1.0
+    elif d.shift == "rises":
+        weight *= 1.0 if shifted else 0.1
+    if outage and d.shift == WORLD["outage"]["shift"]:
+        weight *= WORLD["outage"]["weight"]
+    return weight
 
 
 def _human_times(rng, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -450,6 +455,8 @@ class DayPlan:
     flows: int
     seed: int
     single_visit: bool = False  # the day of the window's one foreign single visit
+    shifted: bool = False  # on or after the window's shift day
+    outage: bool = False  # in the week the Western platforms were unreachable
 
 
 def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], list[dict]]:
@@ -459,7 +466,7 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], l
     hosts = internal_hosts(config)
     weekend = plan.day.weekday() >= 5
     n = int(plan.flows * (WEEKEND_SHARE if weekend else 1.0))
-    weights = np.array([shifted_weight(d, plan.progress) for d in destinations])
+    weights = np.array([shifted_weight(d, plan.shifted, plan.outage) for d in destinations])
     choice = rng.choice(len(destinations), size=n, p=weights / weights.sum())
     # Each destination's addresses, cycled to a fixed width so one fancy index picks them all.
     ip_table = np.array([[d.ips[j % len(d.ips)] for j in range(IPS_PER_PREFIX)] for d in destinations], dtype=object)
@@ -708,9 +715,20 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
     }
 
 
+def shift_and_outage(days: int) -> tuple[int, range]:
+    """The index of the window's shift day (never its first, so even two days show a before and
+    after) and the indexes of its outage week (none in a window too short to show it as a dip)."""
+    outage = WORLD["outage"]
+    first = round(outage["at"] * (days - 1))
+    return (max(1, round(WORLD["shift_at"] * (days - 1))),
+            range(first, first + outage["days"]) if days >= outage["min_window_days"] else range(0))
+
+
 def generate(config: Config, start: date, end: date, flows_per_day: int, seed: int, progress: Progress) -> dict:
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    plans = [DayPlan(day, i / max(len(days) - 1, 1), flows_per_day, seed * 100_003 + i, i == len(days) // 2)
+    shift_index, outage = shift_and_outage(len(days))
+    plans = [DayPlan(day, i / max(len(days) - 1, 1), flows_per_day, seed * 100_003 + i, i == len(days) // 2,
+                     i >= shift_index, i in outage)
              for i, day in enumerate(days)]
     with progress.stage("generate") as stage:
         # Spawned, not forked: a fork of a process with threads running (a test's Spark session,
@@ -722,6 +740,8 @@ def generate(config: Config, start: date, end: date, flows_per_day: int, seed: i
                 if len(results) % 30 == 0:
                     progress.say(f"{len(results)}/{len(plans)} days written")
         truth = ground_truth(results, config, seed)
+        truth["shift_day"] = days[min(shift_index, len(days) - 1)].isoformat()
+        truth["outage_days"] = [days[i].isoformat() for i in outage]
         stage.done(objects=3 * len(plans), rows=truth["records"])
     truth_uri = f"{parent_uri(config.raw_uri)}/ground_truth/{start}_{end}_seed{seed}.json"
     write_object(truth_uri, json.dumps(truth, indent=1, sort_keys=True).encode(), config.s3)

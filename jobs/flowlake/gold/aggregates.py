@@ -167,6 +167,18 @@ class PresenceRule:
                                             "search", "crypto", "anonymity")
 
 
+def presence_activity(silver: DataFrame, period_start: date, period_end: date, rule: PresenceRule,
+                      excluded_services: list[str]) -> DataFrame:
+    """The silver rows of [period_start, period_end] that overseas presence counts, each with
+    the `country` its activity counts for (see `overseas_presence`)."""
+    local = F.col("local_resource_kind").isNotNull()
+    platform = F.col("category").isin(*rule.excluded_categories) | F.col("service").isin(*excluded_services)
+    return (silver.where(F.col("day").between(F.lit(period_start), F.lit(period_end)))
+            .where(F.col("direction") == "outbound")
+            .where(local | ~platform)
+            .withColumn("country", activity_country()).where("country IS NOT NULL"))
+
+
 def overseas_presence(silver: DataFrame, period_start: date, period_end: date, rule: PresenceRule,
                       excluded_services: list[str]) -> DataFrame:
     """Per country in [period_start, period_end]: activity ratio, local evidence, flag.
@@ -181,12 +193,7 @@ def overseas_presence(silver: DataFrame, period_start: date, period_end: date, r
     distinct local domains of that country, used on at least min_days distinct days
     (`local_days`) by at least min_hosts distinct internal hosts (`local_hosts`).
     """
-    local = F.col("local_resource_kind").isNotNull()
-    platform = F.col("category").isin(*rule.excluded_categories) | F.col("service").isin(*excluded_services)
-    period = (silver.where(F.col("day").between(F.lit(period_start), F.lit(period_end)))
-              .where(F.col("direction") == "outbound")
-              .where(local | ~platform)
-              .withColumn("country", activity_country()).where("country IS NOT NULL"))
+    period = presence_activity(silver, period_start, period_end, rule, excluded_services)
     own_local = F.col("local_resource_country") == F.col("country")
     per_country = period.groupBy("country").agg(
         F.sum("bytes").alias("bytes"), F.sum("flows").alias("flows"), F.countDistinct("internal_ip").alias("hosts"),

@@ -52,6 +52,12 @@ def mining_rule(config: Config) -> MiningRule:
     return MiningRule(min_pool_hours=config.gold.mining_min_pool_hours, min_p2p_peers=config.gold.mining_min_p2p_peers)
 
 
+def presence_rule(config: Config) -> PresenceRule:
+    return PresenceRule(min_activity_ratio=config.gold.presence_min_activity_ratio,
+                        min_local_domains=config.gold.presence_min_local_domains,
+                        min_days=config.gold.presence_min_days, min_hosts=config.gold.presence_min_hosts)
+
+
 def daily_tables(silver: DataFrame, mining: MiningRule) -> dict[str, DataFrame]:
     """Each of DAILY_TABLES built from the same silver days."""
     return {"service_usage_daily": service_usage_daily(silver),
@@ -105,9 +111,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     silver = spark.read.format("delta").load(silver_path)
     silver_version = table_version(spark, silver_path)
     catalog = load_catalog()
-    rule = PresenceRule(min_activity_ratio=config.gold.presence_min_activity_ratio,
-                        min_local_domains=config.gold.presence_min_local_domains,
-                        min_days=config.gold.presence_min_days, min_hosts=config.gold.presence_min_hosts)
+    rule = presence_rule(config)
     mining = mining_rule(config)
     with progress.stage("aggregate") as stage:
         changed = silver.where(f"day IN ({day_list(days)})")

@@ -45,12 +45,25 @@ def stacked_shares(shares: pd.DataFrame, title: str) -> bytes:
     return _png(figure)
 
 
-def lines(series: pd.DataFrame, title: str, ylabel: str, percent: bool = False) -> bytes:
-    """One line per column over the index (dates or periods)."""
+def lines(series: pd.DataFrame, title: str, ylabel: str, percent: bool = False,
+          bands: dict[str, tuple[pd.Series, pd.Series]] | None = None,
+          spans: list[tuple[str, str, str]] = ()) -> bytes:
+    """One line per column over the index (dates or periods); `bands`: per column, the low and
+    high ends of its interval at each index value, drawn as a translucent band; `spans`: (first,
+    last index value, column) ranges shaded in the column's colour (a change point's weeks)."""
     figure, axes = plt.subplots(figsize=(9, 3.5))
+    labels = list(series.index.astype(str))
     for column in series.columns:
-        axes.plot(series.index.astype(str), series[column], marker="o", markersize=3, label=str(column),
+        axes.plot(labels, series[column], marker="o", markersize=3, label=str(column),
                   color=CATEGORY_COLOURS.get(column))
+        if bands and column in bands:
+            low, high = (part.reindex(series.index).fillna(series[column]) for part in bands[column])
+            axes.fill_between(range(len(labels)), low.to_numpy(float), high.to_numpy(float), alpha=0.2,
+                              color=CATEGORY_COLOURS.get(column), linewidth=0)
+    for first, last, column in spans:
+        if first in labels and last in labels:
+            axes.axvspan(labels.index(first) - 0.5, labels.index(last) + 0.5, alpha=0.12,
+                         color=CATEGORY_COLOURS.get(column))
     if percent:
         axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes.set_title(title)
@@ -76,12 +89,18 @@ def heatmap(matrix: pd.DataFrame, title: str) -> bytes:
     return _png(figure)
 
 
-def ranked_bars(values: pd.Series, highlighted: set, threshold: float, title: str, xlabel: str) -> bytes:
-    """Horizontal bars, largest on top, highlighted ones coloured, a dashed threshold line."""
+def ranked_bars(values: pd.Series, highlighted: set, threshold: float, title: str, xlabel: str,
+                intervals: pd.DataFrame) -> bytes:
+    """Horizontal bars, largest on top, highlighted ones coloured, a dashed threshold line, and
+    error bars from `intervals` (two columns, low and high, indexed like `values`)."""
     figure, axes = plt.subplots(figsize=(8, max(2.5, 0.35 * len(values) + 1)))
     ordered = values.sort_values()
+    low, high = (intervals.iloc[:, i].reindex(ordered.index).to_numpy(float) for i in (0, 1))
     colours = ["#d62728" if label in highlighted else "#9e9e9e" for label in ordered.index]
-    axes.barh([str(i) for i in ordered.index], ordered.to_numpy(), color=colours)
+    # Error bars as distances below and above each bar (never negative: rounding aside).
+    errors = [(ordered.to_numpy() - low).clip(0), (high - ordered.to_numpy()).clip(0)]
+    axes.barh([str(i) for i in ordered.index], ordered.to_numpy(), color=colours, xerr=errors,
+              error_kw={"elinewidth": 1, "capsize": 2})
     axes.axvline(threshold, linestyle="--", color="black", linewidth=1)
     axes.set_xlabel(xlabel)
     axes.set_title(title)

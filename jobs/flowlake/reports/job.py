@@ -6,7 +6,9 @@
 `flowlake run --stages ...,reports` renders all three as of gold's last day, without mail.
 
 Extract reads the gold rows of the report's window (`flowlake.reports.windows`), and for the
-trend silver's flows of the window (weekday-by-hour and distinct hosts), with the Delta
+trend silver's flows of the window (weekday-by-hour, distinct hosts, and bytes per host, day
+and category for the bootstrap intervals), for the overseas report silver's rows the presence
+rule counts (per host, day and country, for the activity ratios' intervals), with the Delta
 versions read. Transform is the report's pure builder (`trend`, `overseas`, `crypto`), after
 internal addresses are pseudonymised when `reports.pseudonymise` is on (`pseudonyms`); every
 report then gets its coverage (`coverage`: how much of its bytes were unclassified, ambiguous
@@ -25,23 +27,25 @@ from pyspark.sql import functions as F
 from flowlake.config import Config, load_config
 from flowlake.errors import PipelineStopped
 from flowlake.gold.aggregates import crypto_period_comparison
-from flowlake.gold.build import mining_rule
+from flowlake.gold.build import mining_rule, presence_rule
 from flowlake.progress import Progress
-from flowlake.gold.aggregates import started_inside
+from flowlake.gold.aggregates import presence_activity, started_inside
+from flowlake.reports.bootstrap import activity_ratio_intervals
 from flowlake.reports.coverage import coverage_headline, coverage_section
 from flowlake.reports.crypto import build_crypto_report
 from flowlake.reports.deliver import deliver
 from flowlake.reports.document import Report
 from flowlake.reports.overseas import build_overseas_report
 from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised
-from flowlake.reports.trend import build_trend_report, monthly_hosts, weekday_hour_activity
+from flowlake.reports.trend import build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity
+from flowlake.silver.catalog import load_catalog
 from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
 from flowlake.session import build_session
 from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
 
 # Every report reads service_usage_daily too, for its coverage figures.
 TABLES = {"trend": (("gold", "service_usage_daily"), ("silver", "flows"), ("gold", "served_daily")),
-          "overseas": (("gold", "overseas_presence"), ("gold", "service_usage_daily")),
+          "overseas": (("gold", "overseas_presence"), ("gold", "service_usage_daily"), ("silver", "flows")),
           "crypto": (("gold", "crypto_activity_daily"), ("gold", "service_usage_daily"),
                      ("gold", "crypto_contacts_daily"))}
 
@@ -97,13 +101,21 @@ def report_body(config: Config, window: ReportWindow, frames: dict[str, DataFram
         served = in_window(frames["served_daily"], window.start, window.end).toPandas()
         report = build_trend_report(window, usage, monthly_hosts(silver).toPandas(),
                                     weekday_hour_activity(silver, settings.local_timezone).toPandas(), served,
-                                    settings, provenance)
+                                    host_day_bytes(silver).toPandas(), settings, provenance)
         check_shares(report)
         return report
     if window.name == "overseas":
         presence = frames["overseas_presence"].where(F.col("period_start") == F.lit(window.start)).toPandas()
         refuse_empty(presence, window, "gold.overseas_presence")
-        return build_overseas_report(window, presence, config.gold, provenance)
+        # The month gold's presence row covers, whatever day of it as-of is.
+        period_end = presence["period_end"].iloc[0]
+        counted = presence_activity(frames["flows"], window.start, period_end, presence_rule(config),
+                                    load_catalog().global_infrastructure())
+        host_days = counted.groupBy("internal_ip", "day", "country").agg(F.sum("bytes").alias("bytes"),
+                                                                         F.sum("flows").alias("flows"))
+        intervals = activity_ratio_intervals(host_days.toPandas(), settings.bootstrap_replicates,
+                                             settings.bootstrap_seed)
+        return build_overseas_report(window, presence, intervals, config.gold, settings, provenance)
     # The crypto report is the one naming internal hosts; the others only count them.
     daily = pseudonymised(frames["crypto_activity_daily"], "internal_ip", key)
     both = in_window(daily, window.start, window.end).unionByName(

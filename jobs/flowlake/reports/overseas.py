@@ -3,13 +3,16 @@
 Reads gold.overseas_presence for the month of --as-of: every country ranked by activity
 ratio, the flagged ones with their local-resource evidence, and the countries new or dropped
 since the month before (gold's `change` column, see `flowlake.gold.aggregates.presence_changes`).
+Each activity ratio has its 95% bootstrap interval over hosts and the month's days
+(`flowlake.reports.bootstrap.activity_ratio_intervals`, on the silver rows gold counts),
+shown beside it and as error bars.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from flowlake.config import GoldSettings
+from flowlake.config import GoldSettings, ReportSettings
 from flowlake.reports import charts
 from flowlake.reports.document import Report, Section
 from flowlake.reports.windows import ReportWindow
@@ -19,8 +22,8 @@ CHART_COUNTRIES = 20
 
 
 def ranked_countries(presence: pd.DataFrame) -> pd.DataFrame:
-    columns = ["country", "flagged", "change", "activity_ratio", "local_domains", "local_days", "local_hosts",
-               "evidence", "bytes", "flows", "hosts"]
+    columns = ["country", "flagged", "change", "activity_ratio", "ratio_low", "ratio_high", "local_domains",
+               "local_days", "local_hosts", "evidence", "bytes", "flows", "hosts"]
     return presence.sort_values(["flagged", "activity_ratio", "country"], ascending=[False, False, True])[columns] \
         .reset_index(drop=True)
 
@@ -32,7 +35,8 @@ def changed_countries(presence: pd.DataFrame, change: str) -> list[str]:
 def presence_headlines(ranked: pd.DataFrame, compared: bool) -> list[str]:
     flagged = ranked[ranked["flagged"]]
     lines = [f"{len(flagged)} countries flagged: " + ", ".join(
-        f"{r.country} (activity {r.activity_ratio:.1f}x the mean, {r.local_domains} local domains "
+        f"{r.country} (activity {r.activity_ratio:.1f}x [{r.ratio_low:.1f}-{r.ratio_high:.1f}x] the mean, "
+        f"{r.local_domains} local domains "
         f"on {r.local_days} days by {r.local_hosts} hosts)"
         for r in flagged.itertuples()) if len(flagged) else "No country flagged."]
     if compared:
@@ -44,9 +48,17 @@ def presence_headlines(ranked: pd.DataFrame, compared: bool) -> list[str]:
     return lines
 
 
-def build_overseas_report(window: ReportWindow, presence: pd.DataFrame, rule: GoldSettings,
-                          provenance: dict[str, str]) -> Report:
-    ranked = ranked_countries(presence)
+def with_ratio_intervals(presence: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """gold's presence rows with ratio_low and ratio_high; a country with no activity left (a
+    dropped one) has none to resample: its interval is its ratio."""
+    merged = presence.merge(intervals[["country", "ratio_low", "ratio_high"]], on="country", how="left")
+    return merged.fillna({"ratio_low": merged["activity_ratio"], "ratio_high": merged["activity_ratio"]})
+
+
+def build_overseas_report(window: ReportWindow, presence: pd.DataFrame, intervals: pd.DataFrame, rule: GoldSettings,
+                          settings: ReportSettings, provenance: dict[str, str]) -> Report:
+    """`intervals`: `activity_ratio_intervals` of the month's counted activity."""
+    ranked = ranked_countries(with_ratio_intervals(presence, intervals))
     # previously_flagged is null throughout when gold had no month before this one.
     compared = bool(presence["previously_flagged"].notna().any())
     top = ranked[ranked["activity_ratio"] > 0].head(CHART_COUNTRIES)
@@ -60,9 +72,12 @@ def build_overseas_report(window: ReportWindow, presence: pd.DataFrame, rule: Go
                  f"{rule.presence_min_hosts} hosts."],
                 None, ranked[ranked["flagged"]].reset_index(drop=True)),
         Section("countries_ranked", "Every country by activity ratio",
-                ["Red bars are flagged; the dashed line is the activity threshold."],
+                ["Red bars are flagged; the dashed line is the activity threshold. Error bars and ratio_low, "
+                 f"ratio_high: 95% bootstrap intervals over hosts and the month's days "
+                 f"({settings.bootstrap_replicates} replicates, seed {settings.bootstrap_seed})."],
                 charts.ranked_bars(top.set_index("country")["activity_ratio"], set(ranked.loc[ranked["flagged"], "country"]),
-                                   rule.presence_min_activity_ratio, "Activity ratio by country", "activity / mean over countries")
+                                   rule.presence_min_activity_ratio, "Activity ratio by country", "activity / mean over countries",
+                                   top.set_index("country")[["ratio_low", "ratio_high"]])
                 if len(top) else None, ranked),
         Section("changes", "New and dropped countries since the month before", [],
                 None, ranked[ranked["change"].isin(["new", "dropped"])][["country", "change", "activity_ratio",
