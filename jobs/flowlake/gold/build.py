@@ -130,11 +130,9 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
             properties = {"silver_flows_version": silver_version,
                           **{k: silver_properties.get(f"{PROPERTY_PREFIX}{k}")
                              for k in ("catalog_version", "psl_version", "geo_source", "geo_version", "asn_version")}}
-            # One file per day (or month): a gold table holds a few hundred rows a day, which
-            # the shuffle's partitions would otherwise split into as many files each.
             for name in DAILY_TABLES:
-                replace_where(tables[name].repartition("day"), paths[name], f"day IN ({day_list(days)})", "day")
-            replace_where(tables[PRESENCE_TABLE].repartition("period_start"), paths[PRESENCE_TABLE],
+                replace_where(tables[name], paths[name], f"day IN ({day_list(days)})", "day")
+            replace_where(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE],
                           "period_start IN (" + ", ".join(f"DATE'{start}'" for start, _ in months) + ")",
                           "period_start")
             for path in paths.values():
