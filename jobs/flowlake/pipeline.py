@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 from flowlake.config import Config, load_config
 from flowlake.errors import PipelineStopped
 from flowlake.progress import Progress
-from flowlake.quality import import_in_background
 from flowlake.session import build_session
 
 STAGES = ("bronze", "silver", "gold", "reports")
@@ -61,8 +60,6 @@ def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
     from flowlake.silver import build as silver_build
 
     progress = Progress(app_name.removeprefix("flowlake-"))
-    if {"bronze", "silver", "gold"} & set(stages):
-        import_in_background()  # overlaps the import's seconds with the JVM's start
     spark = build_session(config, app_name)
     results = {}
     try:

@@ -77,22 +77,26 @@ def table_version(spark: SparkSession, path: str) -> int:
 
 
 def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
+    """The table's properties ({} before its first write), from its metadata alone: DESCRIBE
+    DETAIL would also rebuild the table's file list, three Spark jobs (BENCHMARKS.md, "Small runs")."""
     if not table_exists(spark, path):
         return {}
-    return DeltaTable.forPath(spark, path).detail().collect()[0].properties
+    return {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()}
 
 
-def changed_days(spark: SparkSession, path: str, since_version: int | None, day_column: Column) -> set[date]:
-    """Days whose rows changed after `since_version` (every day if None), from the change feed."""
-    if not table_exists(spark, path):
+def changed_days(spark: SparkSession, path: str, since_version: int | None, current_version: int | None,
+                 day_column: Column) -> set[date]:
+    """Days whose rows changed after `since_version` (every day if None) up to `current_version`
+    (the caller's `table_version`, None while the table does not exist), from the change feed."""
+    if current_version is None:
         return set()
     if since_version is None:
         changes = spark.read.format("delta").load(path)
-    elif since_version >= table_version(spark, path):
+    elif since_version >= current_version:
         return set()
     else:
         changes = (spark.read.format("delta").option("readChangeFeed", "true")
-                   .option("startingVersion", since_version + 1).load(path))
+                   .option("startingVersion", since_version + 1).option("endingVersion", current_version).load(path))
     return {r.day for r in changes.select(day_column.alias("day")).distinct().collect()}
 
 
@@ -107,7 +111,10 @@ def set_properties(spark: SparkSession, path: str, properties: dict[str, str]) -
     spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
 
 
-def table_line(spark: SparkSession, warehouse_table_uri: str, name: str) -> str:
-    """One summary line: a table's name, row count and location (0 rows before its first write)."""
-    rows = spark.read.format("delta").load(warehouse_table_uri).count() if table_exists(spark, warehouse_table_uri) else 0
-    return f"{name:<28} {rows:>12,} rows  {warehouse_table_uri}"
+def table_line(name: str, rows_written: int, warehouse_table_uri: str) -> str:
+    """One summary line: a table's name, the rows this run wrote to it and its location.
+
+    The rows come from what the stage committed, not from counting the table: a count loads
+    the table's whole file list, three Spark jobs a table, which were a quarter of a run that
+    found nothing new (BENCHMARKS.md, "Small runs")."""
+    return f"{name:<28} {rows_written:>12,} rows written  {warehouse_table_uri}"

@@ -35,11 +35,13 @@ def versions(spark, config) -> dict[str, int]:
 
 def rewritten_days(spark, config, before: dict[str, int]) -> dict[str, set[date]]:
     """Per silver and gold table, the days (or months) whose rows changed after `before`, from the change feed."""
+    now = versions(spark, config)
     days = {"silver.flows": changed_days(spark, config.table_uri("silver", "flows"), before["silver.flows"],
-                                         F.col("day"))}
+                                         now["silver.flows"], F.col("day"))}
     for table in GOLD_TABLES:
         column = F.col("period_start") if table == "overseas_presence" else F.col("day")
-        days[f"gold.{table}"] = changed_days(spark, config.table_uri("gold", table), before[f"gold.{table}"], column)
+        days[f"gold.{table}"] = changed_days(spark, config.table_uri("gold", table), before[f"gold.{table}"],
+                                             now[f"gold.{table}"], column)
     return days
 
 

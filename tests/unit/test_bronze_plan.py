@@ -1,7 +1,11 @@
 """Bronze's bookkeeping without Spark: object keys, duplicate deliveries, SQL literals, settings."""
 
+from datetime import datetime
+
+from pyspark.sql import Row
+
 from flowlake.bronze.ingest import (
-    BronzeResult, batches_by_size, duplicate_of, quarantine_rate_message, relative_key,
+    BronzeResult, batches_by_size, duplicate_of, pending_objects, quarantine_rate_message, relative_key,
 )
 from flowlake.config import load_config
 from flowlake.session import spark_conf, spark_jars, spark_submit_args
@@ -28,6 +32,17 @@ def test_among_new_objects_with_equal_bytes_the_first_key_is_kept():
 
 def test_a_changed_object_under_the_same_key_is_not_its_own_duplicate():
     assert duplicate_of([{"source_object": "raw/a", "sha256": "x"}], {"x": "raw/a"}) == {}
+
+
+def test_an_object_is_pending_until_the_manifest_holds_its_key_size_and_modification_time():
+    t1, t2 = datetime(2017, 7, 1, 1), datetime(2017, 7, 1, 2)
+    recorded = [Row(source_object="raw/a", size=10, modification_time=t1),
+                Row(source_object="raw/b", size=10, modification_time=t1),
+                Row(source_object="raw/c", size=10, modification_time=t1)]
+    listed = [("raw/a", 10, t1), ("raw/b", 11, t1), ("raw/c", 10, t2), ("raw/d", 5, t1)]
+    # a is ingested; b came again with other bytes, c re-written in place, d is new
+    assert pending_objects(listed, recorded) == [("raw/b", 11), ("raw/c", 10), ("raw/d", 5)]
+    assert pending_objects(listed, []) == [("raw/a", 10), ("raw/b", 11), ("raw/c", 10), ("raw/d", 5)]
 
 
 def test_objects_are_batched_in_key_order_up_to_the_byte_limit():

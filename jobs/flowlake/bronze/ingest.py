@@ -34,7 +34,7 @@ from flowlake.config import Config, Source, source_for
 from flowlake.errors import PipelineStopped
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
-from flowlake.quality import check_table
+from flowlake.quality import check_table, import_in_background
 from flowlake.readers.nfcapd import NfdumpMissing
 from flowlake.readers.objects import parse_object
 from flowlake.readers.records import (
@@ -193,10 +193,11 @@ def list_raw_objects(spark: SparkSession, raw_uri: str) -> DataFrame:
                     F.col("modificationTime").alias("modification_time")))
 
 
-def pending_objects(listing: DataFrame, manifest: DataFrame) -> DataFrame:
-    """Objects whose key, size and modification time the manifest has not recorded."""
-    return listing.join(manifest.select("source_object", "size", "modification_time"),
-                        ["source_object", "size", "modification_time"], "left_anti")
+def pending_objects(listed: list[tuple[str, int, datetime]], recorded: list) -> list[tuple[str, int]]:
+    """(key, size) of the listed objects whose key, size and modification time the manifest
+    (`recorded` rows) has not seen."""
+    seen = {(r.source_object, r.size, r.modification_time) for r in recorded}
+    return [(key, size) for key, size, modified in listed if (key, size, modified) not in seen]
 
 
 def batches_by_size(objects: list[tuple[str, int]], max_bytes: int) -> list[list[str]]:
@@ -231,20 +232,23 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
     paths = {name: config.table_uri("bronze", name) for name in ("flows", "dns", "quarantine", "ingested_files")}
 
     with progress.stage("list") as stage:
-        manifest = read_or_empty(spark, paths["ingested_files"], MANIFEST_SCHEMA)
-        listing = list_raw_objects(spark, config.raw_uri).persist()
-        pending = [(r.source_object, r.size) for r in pending_objects(listing, manifest).collect()]
-        seen = listing.count()
-        listing.unpersist()
-        stage.done(objects=seen)
+        # Both sides are collected once and compared here: the listing is collected anyway,
+        # and the manifest's rows (one per object ever ingested) also give the checksums
+        # duplicates are found by, so neither a join nor a second read of the manifest is needed.
+        listed = [tuple(r) for r in list_raw_objects(spark, config.raw_uri).collect()]
+        recorded = (read_or_empty(spark, paths["ingested_files"], MANIFEST_SCHEMA)
+                    .select("source_object", "size", "modification_time", "sha256", "duplicate_of").collect())
+        pending = pending_objects(listed, recorded)
+        stage.done(objects=len(listed))
     batches = batches_by_size(pending, int(config.bronze.batch_mib * 2**20))
     in_batches = f", in {len(batches)} batches of at most {config.bronze.batch_mib:g} MiB" if len(batches) > 1 else ""
-    progress.say(f"{seen} objects under {config.raw_uri}, {len(pending)} new or changed{in_batches}")
+    progress.say(f"{len(listed)} objects under {config.raw_uri}, {len(pending)} new or changed{in_batches}")
+    if pending:
+        import_in_background()  # for the gates, while the objects are parsed
 
-    pending_keys = [key for key, _ in pending]
-    ingested = {r.sha256: r.source_object for r in
-                manifest.where("duplicate_of IS NULL").where(~F.col("source_object").isin(pending_keys))
-                .select("sha256", "source_object").collect()}
+    pending_keys = {key for key, _ in pending}
+    ingested = {r.sha256: r.source_object for r in recorded
+                if r.duplicate_of is None and r.source_object not in pending_keys}
     objects, duplicates = [], {}
     # maxRecordsPerBatch counts binaryFile rows, one per object: Arrow batches of a few objects
     # each keep a Python worker's memory bounded.
@@ -259,7 +263,7 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
         for o in batch_objects:
             if o["source_object"] not in batch_duplicates:
                 ingested.setdefault(o["sha256"], o["source_object"])
-    return tally(seen, objects, duplicates)
+    return tally(len(listed), objects, duplicates)
 
 
 def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progress: Progress,
@@ -360,8 +364,9 @@ def summary_lines(spark: SparkSession, config: Config, result: BronzeResult) -> 
              f"deliveries, {result.unreadable} unreadable",
              f"this run: {result.flow_rows:,} flows, {result.dns_rows:,} DNS records, "
              f"{result.quarantined_rows:,} quarantined lines"]
-    return lines + [table_line(spark, config.table_uri("bronze", t), f"bronze.{t}")
-                    for t in ("flows", "dns", "quarantine", "ingested_files")]
+    written = {"flows": result.flow_rows, "dns": result.dns_rows, "quarantine": result.quarantined_rows,
+               "ingested_files": result.objects_new}
+    return lines + [table_line(f"bronze.{t}", rows, config.table_uri("bronze", t)) for t, rows in written.items()]
 
 
 def main(argv: list[str] | None = None) -> BronzeResult:

@@ -28,11 +28,11 @@ from flowlake.gold.aggregates import (
 )
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
-from flowlake.quality import check_table
+from flowlake.quality import check_table, import_in_background
 from flowlake.silver.catalog import load_catalog
 from flowlake.tables import (
-    PROPERTY_PREFIX, changed_days, day_list, replace_where, set_properties, table_line, table_properties,
-    table_version,
+    PROPERTY_PREFIX, changed_days, day_list, replace_where, set_properties, table_exists, table_line,
+    table_properties, table_version,
 )
 
 DAILY_TABLES = ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "crypto_contacts_daily",
@@ -100,16 +100,17 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     since = min(int(v) for v in recorded) if all(v is not None for v in recorded) else None
 
     with progress.stage("find changed days") as stage:
-        days = changed_days(spark, silver_path, since, F.col("day"))
+        silver_version = table_version(spark, silver_path) if table_exists(spark, silver_path) else None
+        days = changed_days(spark, silver_path, since, silver_version, F.col("day"))
         stage.done(rows=len(days))
     if not days:
         progress.say("silver has not changed since the last gold run")
         return GoldResult(0, 0, {})
     months = months_to_refresh(days)
     progress.say(f"{len(days)} days and {len(months)} months to refresh")
+    import_in_background()  # for the gates, while the tables are aggregated
 
     silver = spark.read.format("delta").load(silver_path)
-    silver_version = table_version(spark, silver_path)
     catalog = load_catalog()
     rule = presence_rule(config)
     mining = mining_rule(config)
@@ -149,7 +150,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
 
 def summary_lines(spark: SparkSession, config: Config, result: GoldResult) -> list[str]:
     return [f"gold: {result.days} days and {result.months} months refreshed"] + [
-        table_line(spark, config.table_uri("gold", name), f"gold.{name}") for name in GOLD_TABLES]
+        table_line(f"gold.{name}", result.rows.get(name, 0), config.table_uri("gold", name)) for name in GOLD_TABLES]
 
 
 def main(argv: list[str] | None = None) -> GoldResult:

@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from flowlake.config import Config
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
-from flowlake.quality import check_table
+from flowlake.quality import check_table, import_in_background
 from flowlake.silver.catalog import UNCLASSIFIED, Catalog, load_catalog
 from flowlake.silver.classify import (
     address_profiles, agreed_hostnames, ambiguous_name, classified_flows, hostname_profiles,
@@ -129,13 +129,14 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
 
     with progress.stage("find changed days") as stage:
         versions = {t: table_version(spark, p) for t, p in paths.items() if table_exists(spark, p)}
-        days = changed_days(spark, paths["flows"], since("flows"), F.col("day"))
-        days |= changed_days(spark, paths["dns"], since("dns"), record_days())
+        days = changed_days(spark, paths["flows"], since("flows"), versions.get("flows"), F.col("day"))
+        days |= changed_days(spark, paths["dns"], since("dns"), versions.get("dns"), record_days())
         stage.done(rows=len(days))
     if not days:
         progress.say("bronze has not changed since the last silver run")
         return SilverResult(0, 0, 0, 0, 0, Coverage())
     progress.say(f"{len(days)} days to rebuild, {min(days)} .. {max(days)}")
+    import_in_background()  # for the gate, while the days are transformed
 
     with progress.stage("transform") as stage:
         flows = spark.read.format("delta").load(paths["flows"]).where(f"day IN ({day_list(days)})")
@@ -185,7 +186,7 @@ def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> 
     properties = table_properties(spark, path)
     return [f"silver: {result.days} days rebuilt from {result.bronze_flows:,} bronze flows: "
             f"{result.unmonitored_dropped:,} touched no monitored range, {result.duplicates_dropped:,} duplicates",
-            table_line(spark, path, "silver.flows"),
+            table_line("silver.flows", result.silver_rows, path),
             f"  coverage of the days rebuilt, {result.coverage.line()}",
             f"  catalog {properties.get(PROPERTY_PREFIX + 'catalog_version')}, "
             f"public suffix list {properties.get(PROPERTY_PREFIX + 'psl_version')}, "
