@@ -224,6 +224,9 @@ def _flag_letters_bitmask(letters: pa.Array) -> pa.Array:
     return pc.cast(total, pa.int64())
 
 
+_FLAGS_NUMBER = UnsignedInt("a number 0..255 or 0x hex", maximum=255, hex_allowed=True)
+
+
 @dataclass(frozen=True)
 class TcpFlags(FieldKind):
     """The TCP flags an exporter saw in a flow, as their RFC bitmask (FIN 1, SYN 2, RST 4, PSH 8,
@@ -233,7 +236,7 @@ class TcpFlags(FieldKind):
 
     def convert(self, values, timezone):
         values = pc.utf8_trim_whitespace(values)
-        as_number = UnsignedInt(self.expected, maximum=255, hex_allowed=True).convert(values, timezone)
+        as_number = _FLAGS_NUMBER.convert(values, timezone)
         return pc.coalesce(as_number, _flag_letters_bitmask(_matching(values, rf"^[{_FLAG_LETTERS}.]{{6,8}}$")))
 
 

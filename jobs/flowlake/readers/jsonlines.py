@@ -24,7 +24,8 @@ GOFLOW2_FIELDS = {
     "src_ip": ("src_addr", IP), "dst_ip": ("dst_addr", IP),
     "src_port": ("src_port", PORT), "dst_port": ("dst_port", PORT),
     "protocol": ("proto", PROTOCOL), "tcp_flags": ("tcp_flags", TCP_FLAGS),
-    "bytes": ("bytes", COUNT), "packets": ("packets", COUNT), "exporter": ("sampler_address", TEXT), "sampling_rate": ("sampling_rate", COUNT),
+    "bytes": ("bytes", COUNT), "packets": ("packets", COUNT),
+    "exporter": ("sampler_address", TEXT), "sampling_rate": ("sampling_rate", COUNT),
 }
 GOFLOW2_OPTIONAL = frozenset({"exporter", "sampling_rate", "tcp_flags"})
 

@@ -9,7 +9,8 @@ Transform is the chain orient -> deduplicate -> sampling estimates -> passive-DN
 geography -> classify, each a pure function of DataFrames (flowlake.silver.*). Validate runs
 the silver.flows suite. Load replaces exactly those days of silver.flows in one Delta commit
 (`replaceWhere day IN ...`), then records the bronze versions read, the catalog version, the
-geo source and the ASN database's version on the table. A crash before that last step re-runs the same days to the same rows.
+geo source and the ASN database's version on the table. A crash before that last step
+re-runs the same days to the same rows.
 """
 
 from __future__ import annotations

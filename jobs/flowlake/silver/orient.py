@@ -35,10 +35,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from flowlake.config import MonitoredRange
+from flowlake.readers.fields import PROTOCOL_NUMBERS, TCP_FLAG_BITS
 from flowlake.silver.addresses import longest_prefix_match, prefix_table
 
 WELL_KNOWN_PORTS = (1, 1023)
-TCP, SYN, ACK = 6, 2, 16
+TCP, SYN, ACK = PROTOCOL_NUMBERS["tcp"], TCP_FLAG_BITS["S"], TCP_FLAG_BITS["A"]
 
 
 def range_prefixes(spark: SparkSession, ranges: tuple[MonitoredRange, ...]) -> DataFrame:
