@@ -155,6 +155,20 @@ class CatalogSettings:
 
 
 @dataclass(frozen=True)
+class QualitySettings:
+    # A gate collects a batch of at most this many rows to the driver and validates it with
+    # Great Expectations' pandas engine, one Spark job instead of eight or nine per suite; a
+    # bigger batch is validated by its Spark engine where it lies. 100,000 silver rows take
+    # about 150 MB of driver memory as pandas objects (driver_memory defaults to 4g).
+    driver_max_rows: int = 100_000
+
+    def __post_init__(self):
+        if isinstance(self.driver_max_rows, bool) or not isinstance(self.driver_max_rows, int) or self.driver_max_rows < 0:
+            raise TypeError(f"driver_max_rows {self.driver_max_rows!r} is not a whole number of rows, 0 or more "
+                            "(0 validates every batch with the Spark engine)")
+
+
+@dataclass(frozen=True)
 class MaintenanceSettings:
     # VACUUM removes files no table version newer than this still needs. Delta refuses less
     # than 168 hours (a reader or writer may still be using them) unless told it is safe.
@@ -243,6 +257,7 @@ class Config:
     reports: ReportSettings = field(default_factory=ReportSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
 
     def table_uri(self, layer: str, table: str) -> str:
         """Where `<layer>.<table>` lives: `<warehouse_uri>/<layer>/<table>`."""
@@ -322,7 +337,7 @@ def load_config(path: str | os.PathLike) -> Config:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     known = {"raw_uri", "warehouse_uri", "reports_uri", "monitored_ranges", "sources", "s3",
-             "spark", "bronze", "silver", "gold", "maintenance", "catalog", "reports"}
+             "spark", "bronze", "silver", "gold", "maintenance", "catalog", "reports", "quality"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown keys {sorted(unknown)}; known keys are {sorted(known)}")
@@ -341,4 +356,5 @@ def load_config(path: str | os.PathLike) -> Config:
         reports=_section(path, raw, "reports", ReportSettings),
         maintenance=_section(path, raw, "maintenance", MaintenanceSettings),
         catalog=_section(path, raw, "catalog", CatalogSettings),
+        quality=_section(path, raw, "quality", QualitySettings),
     )

@@ -1,8 +1,15 @@
 """Great Expectations gates: one suite per table under expectations/, run before a publish.
 
-`check_table(df, "bronze.flows")` validates a Spark DataFrame with the suite in
-`expectations/bronze_flows.json` and raises `QualityGateFailed` naming each failed
-expectation, the table and how many rows failed it.
+`check_table(df, "bronze.flows", rows, driver_max_rows)` validates a DataFrame of `rows` rows
+with the suite in `expectations/bronze_flows.json` and raises `QualityGateFailed` naming each
+failed expectation, the table and how many rows failed it.
+
+A batch of at most `driver_max_rows` rows (config `quality.driver_max_rows`) is collected once,
+through Arrow, and validated by GE's pandas engine: one Spark job instead of the eight or nine
+GE's Spark engine starts for a suite whatever the rows (BENCHMARKS.md, "Small runs"), which
+made the gates the largest fixed cost of a small run. A bigger batch is validated where it
+lies, by GE's Spark engine. Both engines give the same verdicts on the same rows
+(tests/integration/test_quality_gate.py runs each case through both).
 
 The suite runs with GE's BOOLEAN_ONLY result format: each expectation's unexpected count and
 nothing more. SUMMARY, GE's default, also collects up to 20 unexpected values per expectation,
@@ -79,8 +86,11 @@ def expectation_suite(context, table: str):
     return suite
 
 
-def check_table(df: DataFrame, table: str) -> int:
-    """Validate `df` with the suite of `table`; return how many expectations passed."""
+def check_table(df: DataFrame, table: str, rows: int, driver_max_rows: int) -> int:
+    """Validate the `rows` rows of `df` with the suite of `table`; return how many expectations passed.
+
+    In the driver with GE's pandas engine when `rows <= driver_max_rows`, else with its Spark engine.
+    """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -88,12 +98,19 @@ def check_table(df: DataFrame, table: str) -> int:
     # Job logs get one line per gate from flowlake, not a progress bar per metric.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = expectation_suite(context, table)
-    # persist=False: GE would cache `df` and never release it, and the session's cache then
-    # answers a later identical plan with these rows: a dump re-sent with new bytes under the
-    # same key, read again by the same session, was published with its old rows (RELIABILITY.md).
-    asset = context.data_sources.add_spark(name=f"{table}_source", persist=False).add_dataframe_asset(name=table)
-    batch = asset.add_batch_definition_whole_dataframe(f"{table}_new_rows").get_batch(
-        batch_parameters={"dataframe": df})
+    if rows <= driver_max_rows:
+        source = context.data_sources.add_pandas(name=f"{table}_source")
+        # Arrow's own conversion: date columns stay dates, nullable integers become floats with
+        # NaN for null, which GE's pandas engine counts as missing, as its Spark engine does null.
+        rows_to_check = df.toArrow().to_pandas()
+    else:
+        # persist=False: GE would cache `df` and never release it, and the session's cache then
+        # answers a later identical plan with these rows: a dump re-sent with new bytes under the
+        # same key, read again by the same session, was published with its old rows (RELIABILITY.md).
+        source = context.data_sources.add_spark(name=f"{table}_source", persist=False)
+        rows_to_check = df
+    batch = (source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe(f"{table}_new_rows")
+             .get_batch(batch_parameters={"dataframe": rows_to_check}))
     results = batch.validate(suite, result_format="BOOLEAN_ONLY")
     if not results.success:
         results = batch.validate(suite, result_format="SUMMARY")

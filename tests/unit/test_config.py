@@ -47,6 +47,8 @@ def test_only_monitored_ranges_is_required(tmp_path):
      "gold: presence_min_days 0 is not a whole number of at least 1"),
     ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\ngold: {presence_min_hosts: 1.5}\n",
      "gold: presence_min_hosts 1.5 is not a whole number of at least 1"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nquality: {driver_max_rows: -1}\n",
+     "quality: driver_max_rows -1 is not a whole number of rows, 0 or more"),
     ("monitored_ranges: [\n", "not valid YAML"),
 ])
 def test_bad_config_names_the_file_and_the_key(tmp_path, text, message):

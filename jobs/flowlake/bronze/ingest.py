@@ -300,8 +300,8 @@ def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progre
                 result, lines, config, paths["quarantine"], top_reasons(quarantine), kept, published_before))
 
         with progress.stage("validate") as stage:
-            check_table(flows, "bronze.flows")
-            check_table(dns, "bronze.dns")
+            check_table(flows, "bronze.flows", result.flow_rows, config.quality.driver_max_rows)
+            check_table(dns, "bronze.dns", result.dns_rows, config.quality.driver_max_rows)
             stage.done(objects=len(kept), rows=result.flow_rows + result.dns_rows)
 
         with progress.stage("load") as stage:

@@ -126,7 +126,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     try:
         with progress.stage("validate") as stage:
             for name, df in tables.items():
-                check_table(df, f"gold.{name}")
+                check_table(df, f"gold.{name}", rows[name], config.quality.driver_max_rows)
             stage.done(rows=sum(rows.values()))
 
         with progress.stage("load") as stage:

@@ -160,7 +160,7 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
 
     try:
         with progress.stage("validate") as stage:
-            check_table(silver, "silver.flows")
+            check_table(silver, "silver.flows", silver_rows, config.quality.driver_max_rows)
             stage.done(rows=silver_rows)
 
         with progress.stage("load") as stage:
