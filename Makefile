@@ -115,10 +115,16 @@ cluster: setup
 cluster-stop:
 	@infra/spark-cluster.sh stop
 
-# Every test but the full fault-injection suite (make faults) and the longer DAG runs (make
-# test-dags): their reduced forms run here. The slowest are listed at the end.
+# Every test but the full fault-injection suite (make faults), the longer DAG runs (make
+# test-dags) and the whole chain on a cluster (make test-cluster): their reduced forms run
+# here. The slowest are listed at the end.
 test: setup nfdump browser compose-tools
-	$(BIN)/python -m pytest -q -m "not faults and not dag_runs" --durations=30
+	$(BIN)/python -m pytest -q -m "not faults and not dag_runs and not cluster_chain" --durations=30
+
+# Bronze, silver and gold on a Spark standalone cluster against local mode (make test runs
+# bronze only): about ten minutes on 2 cores.
+test-cluster: setup
+	$(BIN)/python -m pytest -q -m cluster_chain tests/integration/test_standalone_cluster.py
 
 # Every DAG test: ingest, reports and maintenance end to end with dag.test() against the local S3
 # and SMTP servers, a re-run of the day, and the secret-leak scan of everything they produced

@@ -1,13 +1,18 @@
-"""The pipeline on a Spark standalone cluster gives the same gold as local mode.
+"""The pipeline on a Spark standalone cluster gives the same tables as local mode.
 
 `infra/spark-cluster.sh` starts a master and one 2-core worker on 127.0.0.1; three generated
-days land in the local S3 server; the bronze, silver and gold jobs run one after the other with
-spark-submit against `spark://127.0.0.1:<port>`, reading the raw dumps through s3a://, as
-`flowlake_ingest` runs them. The executors run an interpreter that has flowlake's dependencies
-but not flowlake: the package reaches them only as a zip through --py-files (`spark.py_files`),
-and the cluster's environment holds no S3 credentials, so they come from the job. Gold built in
-this process's local session from the same raw objects must equal it row for row. The cluster
-is stopped at the end, by its recorded PIDs, and its ports are free.
+days land in the local S3 server; the jobs run one after the other with spark-submit against
+`spark://127.0.0.1:<port>`, reading the raw dumps through s3a://, as `flowlake_ingest` runs
+them. The executors run an interpreter that has flowlake's dependencies but not flowlake: the
+package reaches them only as a zip through --py-files (`spark.py_files`), and the cluster's
+environment holds no S3 credentials, so they come from the job. The tables built in this
+process's local session from the same raw objects must equal them row for row. The cluster is
+stopped at the end, by its recorded PIDs, and its ports are free.
+
+`make test` runs bronze on the cluster (the executors import flowlake from the zip, parse in
+Python workers, read s3a:// and write Delta): about a minute. The whole chain, bronze, silver
+and gold, is marked `cluster_chain` and runs in `make test-cluster` (ten minutes on 2 cores:
+silver alone runs some 200 short stages, each a round trip to the executor).
 
 Run alone: `FLOWLAKE_SPARK_MASTER_PORT=7177 .venv/bin/python -m pytest tests/integration/test_standalone_cluster.py`
 (the other cluster ports are FLOWLAKE_SPARK_{MASTER_UI,WORKER,WORKER_UI}_PORT, see the script).
@@ -88,33 +93,42 @@ def python_without_flowlake(folder: Path) -> Path:
     return python
 
 
-def gold_rows(spark, config) -> dict[str, list]:
-    """Every row of every gold table, sorted; doubles rounded, since a sum's last bits depend on
-    how the rows were partitioned."""
-    tables = {}
-    for name in GOLD_TABLES:
-        df = spark.read.format("delta").load(config.table_uri("gold", name))
+def table_rows(spark, config, tables: list[tuple[str, str]]) -> dict[str, list]:
+    """Every row of every table, sorted; doubles rounded, since a sum's last bits depend on how
+    the rows were partitioned. The run's clock (`ingested_at`) is left out."""
+    found = {}
+    for layer, name in tables:
+        df = spark.read.format("delta").load(config.table_uri(layer, name)).drop("ingested_at")
         columns = [F.round(F.col(f.name), 9).alias(f.name) if isinstance(f.dataType, T.DoubleType) else F.col(f.name)
                    for f in df.schema.fields]
-        tables[name] = sorted(df.select(columns).collect(), key=str)
-    return tables
+        found[f"{layer}.{name}"] = sorted(df.select(columns).collect(), key=str)
+    return found
 
 
-def test_pipeline_on_standalone_cluster_matches_local_mode(spark, s3_endpoint, tmp_path):
+# The jobs in the order flowlake_ingest runs them: (script, stage, the tables compared).
+JOBS = [("bronze/ingest.py", "bronze", [("bronze", "flows"), ("bronze", "dns"), ("bronze", "ingested_files")]),
+        ("silver/build.py", "silver", [("silver", "flows")]),
+        ("gold/build.py", "gold", [("gold", name) for name in GOLD_TABLES])]
+
+
+def run_on_cluster_and_locally(spark, s3_endpoint, tmp_path, jobs):
+    """Run `jobs` on the cluster and in this process on the same raw objects; assert their
+    tables are equal and that the master ran them."""
     from flowlake.bronze.ingest import run_bronze
     from flowlake.gold.build import run_gold
     from flowlake.silver.build import run_silver
 
-    raw_uri = "s3a://cluster-test/raw"
+    runners = {"bronze": run_bronze, "silver": run_silver, "gold": run_gold}
+    raw_uri = f"s3a://cluster-test-{len(jobs)}/raw"
     for folder in ("local", "cluster"):
         (tmp_path / folder).mkdir()
     local = load_config(write_config(tmp_path / "local", raw_uri=raw_uri))
-    s3_client(local.s3).create_bucket(Bucket="cluster-test")
+    s3_client(local.s3).create_bucket(Bucket=f"cluster-test-{len(jobs)}")
     truth = generate(local, date(2017, 7, 1), date(2017, 7, 3), 200, 17, Progress("test"))
 
     run_time = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    for run in (run_bronze, run_silver, run_gold):
-        run(spark, local, run_time, Progress("test"))
+    for _, stage, _ in jobs:
+        runners[stage](spark, local, run_time, Progress("test"))
 
     ports = cluster_ports()
     with standalone_cluster() as master:
@@ -128,7 +142,7 @@ def test_pipeline_on_standalone_cluster_matches_local_mode(spark, s3_endpoint, t
         # from the zip, which spark-submit puts first on its path.
         env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
                "FLOWLAKE_EXPECTATIONS_DIR": str(ROOT / "expectations")}
-        for job in ("bronze/ingest.py", "silver/build.py", "gold/build.py"):
+        for job, _, _ in jobs:
             done = subprocess.run([str(bin_dir / "spark-submit"), *spark_submit_args(cluster),
                                    str(ROOT / "jobs" / "flowlake" / job), "--config", cluster.path],
                                   env=env, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
@@ -139,11 +153,21 @@ def test_pipeline_on_standalone_cluster_matches_local_mode(spark, s3_endpoint, t
         # The master ran them, not a local JVM.
         with urlopen(f"http://127.0.0.1:{ports['FLOWLAKE_SPARK_MASTER_UI_PORT']}/json/") as response:
             applications = json.load(response)["completedapps"]
-        assert sorted(a["name"] for a in applications) == ["flowlake-bronze", "flowlake-gold", "flowlake-silver"]
+        assert sorted(a["name"] for a in applications) == sorted(f"flowlake-{stage}" for _, stage, _ in jobs)
     for port in ports.values():
         assert not port_bound(port), f"port {port} still open after spark-cluster.sh stop"
 
-    cluster_gold, local_gold = gold_rows(spark, cluster), gold_rows(spark, local)
-    assert all(local_gold.values()), {name: len(rows) for name, rows in local_gold.items()}
-    for name in GOLD_TABLES:
-        assert cluster_gold[name] == local_gold[name], name
+    tables = [table for _, _, compared in jobs for table in compared]
+    on_cluster, in_local_mode = table_rows(spark, cluster, tables), table_rows(spark, local, tables)
+    assert all(in_local_mode.values()), {name: len(rows) for name, rows in in_local_mode.items()}
+    for name in in_local_mode:
+        assert on_cluster[name] == in_local_mode[name], name
+
+
+def test_bronze_on_standalone_cluster_matches_local_mode(spark, s3_endpoint, tmp_path):
+    run_on_cluster_and_locally(spark, s3_endpoint, tmp_path, JOBS[:1])
+
+
+@pytest.mark.cluster_chain
+def test_pipeline_on_standalone_cluster_matches_local_mode(spark, s3_endpoint, tmp_path):
+    run_on_cluster_and_locally(spark, s3_endpoint, tmp_path, JOBS)
