@@ -176,7 +176,9 @@ def run_whatif(spark: SparkSession, config: Config, catalog: str, geo_source: st
     before = published_versions(spark, config)
     remove_folder(spark, folder)
     scratch = scratch_config(config, folder, catalog, geo_source)
-    run_silver(spark, scratch, run_time, progress, window=(start, end))
+    if not run_silver(spark, scratch, run_time, progress, window=(start, end)).days:
+        raise PipelineStopped(f"bronze ({config.warehouse_uri}/bronze) has no rows from {start} to {end}: "
+                              "nothing to rebuild; choose days the published tables hold")
     run_gold(spark, scratch, run_time, progress)
     compared = side_by_side(window_gold(spark, config, start, end), window_gold(spark, scratch, start, end), start,
                             end, {config.reports.shift_from, config.reports.shift_to})
