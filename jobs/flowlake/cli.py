@@ -8,6 +8,8 @@
       print the spark-submit arguments that give a job flowlake's Spark settings
   flowlake report --config C --name trend|overseas|crypto --as-of D [--email] [--resend]
       render one report from gold to reports_uri/<name>/<period>/, and mail it once per period
+  flowlake whatif --config C --catalog FILE [--geo-source iptocc|geoip2fast] --from D --to D
+      rebuild silver and gold for the window in scratch, beside the published gold (HTML, CSV)
   flowlake maintain --config C [--as-of D]
       OPTIMIZE and VACUUM every table, quarantine housekeeping, table sizes
   flowlake register --config C
@@ -103,7 +105,7 @@ def thrift(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"generate", "run", "submit-args", "report", "maintain", "register", "sql", "thrift"}
+    commands = {"generate", "run", "submit-args", "report", "whatif", "maintain", "register", "sql", "thrift"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.strip(), file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -117,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] == "report":
             from flowlake.reports.job import main as report_main
             report_main(argv[1:])
+            return 0
+        if argv[0] == "whatif":
+            from flowlake.silver.catalog import CatalogError
+            from flowlake.whatif import main as whatif_main
+            try:
+                whatif_main(argv[1:])
+            except CatalogError as err:
+                print(f"flowlake: catalog error: {err}", file=sys.stderr)
+                return 2
             return 0
         if argv[0] == "maintain":
             from flowlake.maintenance import main as maintain_main

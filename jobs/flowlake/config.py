@@ -97,6 +97,9 @@ class BronzeSettings:
 class SilverSettings:
     # Offline geolocation package: iptocc (RIR delegations) or geoip2fast (GeoLite2-derived).
     geo_source: str = "iptocc"
+    # A service catalog file in place of the bundled jobs/flowlake/reference/catalog.yaml, its
+    # address lists beside it; `flowlake whatif --catalog` sets it for its scratch rebuild.
+    catalog: str = ""
 
     def __post_init__(self):
         if self.geo_source not in ("iptocc", "geoip2fast"):
@@ -248,6 +251,8 @@ class Config:
     warehouse_uri: str
     reports_uri: str
     monitored_ranges: tuple[MonitoredRange, ...]
+    # Where `flowlake whatif` rebuilds silver and gold, never inside warehouse_uri.
+    scratch_uri: str = ""
     sources: tuple[Source, ...] = ()
     s3: S3Settings = field(default_factory=S3Settings)
     spark: SparkSettings = field(default_factory=SparkSettings)
@@ -336,15 +341,18 @@ def load_config(path: str | os.PathLike) -> Config:
         raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
-    known = {"raw_uri", "warehouse_uri", "reports_uri", "monitored_ranges", "sources", "s3",
+    known = {"raw_uri", "warehouse_uri", "reports_uri", "scratch_uri", "monitored_ranges", "sources", "s3",
              "spark", "bronze", "silver", "gold", "maintenance", "catalog", "reports", "quality"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown keys {sorted(unknown)}; known keys are {sorted(known)}")
+    warehouse_uri = resolve_uri(raw.get("warehouse_uri", "file://./data/warehouse"))
     return Config(
         path=path,
         raw_uri=resolve_uri(raw.get("raw_uri", "file://./data/raw")),
-        warehouse_uri=resolve_uri(raw.get("warehouse_uri", "file://./data/warehouse")),
+        warehouse_uri=warehouse_uri,
+        # Beside the warehouse by default: the same storage, so a rebuild reads bronze locally.
+        scratch_uri=resolve_uri(raw.get("scratch_uri", warehouse_uri.rsplit("/", 1)[0] + "/scratch")),
         reports_uri=resolve_uri(raw.get("reports_uri", "file://./data/reports")),
         monitored_ranges=_ranges(path, raw.get("monitored_ranges")),
         sources=_sources(path, raw.get("sources")),

@@ -29,7 +29,7 @@ from flowlake.gold.aggregates import (
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
 from flowlake.quality import check_table, import_in_background
-from flowlake.silver.catalog import load_catalog
+from flowlake.silver.catalog import configured_catalog
 from flowlake.tables import (
     PROPERTY_PREFIX, changed_days, day_list, replace_where, set_properties, table_exists, table_line,
     table_properties, table_version,
@@ -111,7 +111,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     import_in_background()  # for the gates, while the tables are aggregated
 
     silver = spark.read.format("delta").load(silver_path)
-    catalog = load_catalog()
+    catalog = configured_catalog(config.silver.catalog)
     rule = presence_rule(config)
     mining = mining_rule(config)
     with progress.stage("aggregate") as stage:

@@ -38,7 +38,7 @@ from flowlake.reports.document import Report
 from flowlake.reports.overseas import build_overseas_report
 from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised
 from flowlake.reports.trend import build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity
-from flowlake.silver.catalog import load_catalog
+from flowlake.silver.catalog import configured_catalog
 from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
 from flowlake.session import build_session
 from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
@@ -110,7 +110,7 @@ def report_body(config: Config, window: ReportWindow, frames: dict[str, DataFram
         # The month gold's presence row covers, whatever day of it as-of is.
         period_end = presence["period_end"].iloc[0]
         counted = presence_activity(frames["flows"], window.start, period_end, presence_rule(config),
-                                    load_catalog().global_infrastructure())
+                                    configured_catalog(config.silver.catalog).global_infrastructure())
         host_days = counted.groupBy("internal_ip", "day", "country").agg(F.sum("bytes").alias("bytes"),
                                                                          F.sum("flows").alias("flows"))
         intervals = activity_ratio_intervals(host_days.toPandas(), settings.bootstrap_replicates,

@@ -16,7 +16,7 @@ re-runs the same days to the same rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -26,7 +26,7 @@ from flowlake.config import Config
 from flowlake.pipeline import job_main
 from flowlake.progress import Progress
 from flowlake.quality import check_table, import_in_background
-from flowlake.silver.catalog import UNCLASSIFIED, Catalog, load_catalog
+from flowlake.silver.catalog import UNCLASSIFIED, Catalog, configured_catalog
 from flowlake.silver.classify import (
     address_profiles, agreed_hostnames, ambiguous_name, classified_flows, hostname_profiles,
 )
@@ -118,10 +118,13 @@ def enriched_flows(spark: SparkSession, named: DataFrame, config: Config, catalo
     ).select(*SILVER_COLUMNS)
 
 
-def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> SilverResult:
+def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress: Progress,
+               window: tuple[date, date] | None = None) -> SilverResult:
+    """Rebuild the days bronze changed since the last run; only those from window[0] to
+    window[1] when given (a what-if rebuild of a few days, `flowlake.whatif`)."""
     paths = {name: config.table_uri("bronze", name) for name in ("flows", "dns")}
     silver_path = config.table_uri("silver", "flows")
-    catalog = load_catalog()
+    catalog = configured_catalog(config.silver.catalog)
     done = table_properties(spark, silver_path)
 
     def since(table):
@@ -132,6 +135,8 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
         versions = {t: table_version(spark, p) for t, p in paths.items() if table_exists(spark, p)}
         days = changed_days(spark, paths["flows"], since("flows"), versions.get("flows"), F.col("day"))
         days |= changed_days(spark, paths["dns"], since("dns"), versions.get("dns"), record_days())
+        if window:
+            days = {d for d in days if window[0] <= d <= window[1]}
         stage.done(rows=len(days))
     if not days:
         progress.say("bronze has not changed since the last silver run")

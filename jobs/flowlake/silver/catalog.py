@@ -1,7 +1,8 @@
 """The versioned service catalog (jobs/flowlake/reference/catalog.yaml) as rule tables.
 
 `load_catalog()` reads and checks the YAML and the dated address lists it names
-(`services[].address_lists`, files beside it); `Catalog.*_rules(spark)` give the small
+(`services[].address_lists`, files beside it); `configured_catalog(file)` is the one config
+`silver.catalog` names (the bundled one when empty), which what-if runs swap for another; `Catalog.*_rules(spark)` give the small
 DataFrames silver joins against: domain suffixes, address prefixes, AS numbers, ports, crypto
 and local resource rules. The YAML's header explains the priorities. Government, education and
 military registry suffixes (gov.vn, ac.uk, mil.br) come from the Public Suffix List, not the
@@ -14,6 +15,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 import yaml
 from pyspark.sql import DataFrame, SparkSession
@@ -29,6 +31,7 @@ CATEGORIES = ("western_social", "chinese_services", "streaming", "gaming", "cryp
 LOCAL_KINDS = ("news", "government_national", "government_district", "government_municipal", "education",
                "military")
 UNCLASSIFIED = "unclassified"
+SECTIONS = ("version", "as_names", "services", "ports", "crypto", "local_resources")
 
 
 class CatalogError(ValueError):
@@ -125,9 +128,16 @@ class Catalog:
         return list(self.raw["crypto"]["pool_web_ports"])
 
 
-def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
-    """The catalog at `path`, with the registry suffixes of the bundled Public Suffix List."""
-    raw = yaml.safe_load(path.read_text())
+def load_catalog(path: Traversable = CATALOG_PATH, lists_dir: Traversable = REFERENCE_DIR) -> Catalog:
+    """The catalog at `path`, its address lists read from `lists_dir`, with the registry
+    suffixes of the bundled Public Suffix List."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise CatalogError(f"{path}: cannot read the catalog ({err})") from None
+    missing = [key for key in SECTIONS if key not in (raw if isinstance(raw, dict) else {})]
+    if missing:
+        raise CatalogError(f"{path}: the catalog has no {', '.join(missing)} (it needs {', '.join(SECTIONS)})")
     for s in raw["services"]:
         if s["category"] not in CATEGORIES:
             raise CatalogError(f"{path}: service {s['name']}: category {s['category']!r} is not one of {CATEGORIES}")
@@ -140,7 +150,15 @@ def load_catalog(path: Traversable = CATALOG_PATH) -> Catalog:
             raise CatalogError(f"{path}: local resource {entry}: kind is not one of {LOCAL_KINDS}")
     names = {name for s in raw["services"] for name in s.get("address_lists", [])}
     return Catalog(version=str(raw["version"]), raw=raw, public_suffixes=bundled_list(),
-                   address_lists={name: read_address_list(REFERENCE_DIR / name) for name in sorted(names)})
+                   address_lists={name: read_address_list(lists_dir / name) for name in sorted(names)})
+
+
+def configured_catalog(file: str) -> Catalog:
+    """The catalog in `file` (config `silver.catalog`), its address lists beside it; the
+    bundled catalog when `file` is empty."""
+    if not file:
+        return load_catalog()
+    return load_catalog(Path(file), Path(file).parent)
 
 
 def _check_asns(path: Traversable, raw: dict) -> None:
