@@ -8,6 +8,9 @@
       print the spark-submit arguments that give a job flowlake's Spark settings
   flowlake report --config C --name trend|overseas|crypto --as-of D [--email] [--resend]
       render one report from gold to reports_uri/<name>/<period>/, and mail it once per period
+  flowlake report --config C --reproduce FOLDER
+      render the delivery in FOLDER (<reports_uri>/<name>/<period>) again from the table versions
+      its manifest.json recorded, into FOLDER/reproduced/, and say which files differ
   flowlake maintain --config C [--as-of D]
       OPTIMIZE and VACUUM every table, quarantine housekeeping, table sizes
   flowlake register --config C
