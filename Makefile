@@ -13,7 +13,7 @@ LOCAL_DEMO_END ?= 2017-07-07
 LOCAL_DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup nfdump browser compose-tools demo demo-local test test-dags faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
+.PHONY: setup nfdump browser compose-tools demo demo-local test test-dags test-reproduce faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
   cluster cluster-stop
 
 setup: $(VENV)/.installed $(JARS)/.fetched
@@ -115,10 +115,17 @@ cluster: setup
 cluster-stop:
 	@infra/spark-cluster.sh stop
 
-# Every test but the full fault-injection suite (make faults) and the longer DAG runs (make
-# test-dags): their reduced forms run here. The slowest are listed at the end.
+# Every test but the full fault-injection suite (make faults), the longer DAG runs (make
+# test-dags) and the full reproduction of a delivered report (make test-reproduce): their
+# reduced forms run here. The slowest are listed at the end.
 test: setup nfdump browser compose-tools
-	$(BIN)/python -m pytest -q -m "not faults and not dag_runs" --durations=30
+	$(BIN)/python -m pytest -q -m "not faults and not dag_runs and not reproduce_full" --durations=30
+
+# A trend report delivered, the tables changed (a new day, a catalog change), maintenance run,
+# the report reproduced and compared file by file; then, the delivery past
+# maintenance.reproducible_days, maintenance again and the reproduction refused (issue 21.1).
+test-reproduce: setup
+	$(BIN)/python -m pytest -q -m reproduce_full tests/integration/test_reports.py
 
 # Every DAG test: ingest, reports and maintenance end to end with dag.test() against the local S3
 # and SMTP servers, a re-run of the day, and the secret-leak scan of everything they produced

@@ -263,6 +263,22 @@ def test_delivery_to_s3_uses_stable_keys_and_an_index(reports, s3_endpoint):
     assert all(f'href="{name}/{label}/report.html"' in index for name, label in labels.items())
 
 
+def test_a_delivery_renders_again_from_its_manifest_into_reproduced(spark, reports):
+    """make test's reduced form of the next test: the crypto delivery (the cheapest to render)
+    rendered again from its manifest gives the same files but for the generation time."""
+    from flowlake.reports.job import reproduce_report
+
+    config, results = reports
+    folder = f"{config.reports_uri}/crypto/{results['crypto']['report'].window.label}"
+    again = reproduce_report(spark, config, folder, datetime(2026, 11, 30, tzinfo=timezone.utc), Progress("test"))
+    assert again["differences"] == []
+    reproduced = {p.name: p.read_bytes() for p in (local_path(folder) / "reproduced").iterdir()}
+    assert reproduced == {k: v.replace(b"2026-01-01T00:00:00+00:00", b"2026-11-30T00:00:00+00:00")
+                          for k, v in report_files(results["crypto"]["report"]).items()}
+    assert again["report"].table_versions == results["crypto"]["report"].table_versions
+
+
+@pytest.mark.reproduce_full
 def test_a_delivered_report_is_reproduced_exactly_after_the_tables_change_and_maintenance(spark, reports, tmp_path):
     """Issue 21.1: the trend report is delivered from a copy of the trend's three tables; then a
     new day is published, a catalog change reclassifies a service in silver and gold, and
