@@ -13,7 +13,7 @@ LOCAL_DEMO_END ?= 2017-07-07
 LOCAL_DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup nfdump browser compose-tools demo demo-local test test-dags faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
+.PHONY: setup nfdump browser compose-tools demo demo-local test test-dags test-reproduce faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
   cluster cluster-stop
 
 setup: $(VENV)/.installed $(JARS)/.fetched
@@ -116,15 +116,22 @@ cluster-stop:
 	@infra/spark-cluster.sh stop
 
 # Every test but the full fault-injection suite (make faults), the longer DAG runs (make
-# test-dags) and the whole chain on a cluster (make test-cluster): their reduced forms run
-# here. The slowest are listed at the end.
+# test-dags), the whole chain on a cluster (make test-cluster) and the full reproduction of a
+# delivered report (make test-reproduce): their reduced forms run here. The slowest are listed
+# at the end.
 test: setup nfdump browser compose-tools
-	$(BIN)/python -m pytest -q -m "not faults and not dag_runs and not cluster_chain" --durations=30
+	$(BIN)/python -m pytest -q -m "not faults and not dag_runs and not cluster_chain and not reproduce_full" --durations=30
 
 # Bronze, silver and gold on a Spark standalone cluster against local mode (make test runs
 # bronze only): about ten minutes on 2 cores.
 test-cluster: setup
 	$(BIN)/python -m pytest -q -m cluster_chain tests/integration/test_standalone_cluster.py
+
+# A trend report delivered, the tables changed (a new day, a catalog change), maintenance run,
+# the report reproduced and compared file by file; then, the delivery past
+# maintenance.reproducible_days, maintenance again and the reproduction refused (issue 21.1).
+test-reproduce: setup
+	$(BIN)/python -m pytest -q -m reproduce_full tests/integration/test_reports.py
 
 # Every DAG test: ingest, reports and maintenance end to end with dag.test() against the local S3
 # and SMTP servers, a re-run of the day, and the secret-leak scan of everything they produced

@@ -10,6 +10,9 @@
       render one report from gold to reports_uri/<name>/<period>/, and mail it once per period
   flowlake whatif --config C --catalog FILE [--geo-source iptocc|geoip2fast] --from D --to D
       rebuild silver and gold for the window in scratch, beside the published gold (HTML, CSV)
+  flowlake report --config C --reproduce FOLDER
+      render the delivery in FOLDER (<reports_uri>/<name>/<period>) again from the table versions
+      its manifest.json recorded, into FOLDER/reproduced/, and say which files differ
   flowlake maintain --config C [--as-of D]
       OPTIMIZE and VACUUM every table, quarantine housekeeping, table sizes
   flowlake register --config C

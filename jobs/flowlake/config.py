@@ -179,6 +179,15 @@ class MaintenanceSettings:
     # bronze.quarantine rows ingested longer ago than this (before the run's as-of day) are
     # deleted; the raw objects they came from stay in object storage.
     quarantine_retention_days: int = 90
+    # A delivered report's table versions are kept from VACUUM this many days after its
+    # delivery, so `flowlake report --reproduce` can render it again (README, "Reproducing a
+    # delivered report"); 400 covers a year's reports and the questions after them.
+    reproducible_days: int = 400
+
+    def __post_init__(self):
+        if not isinstance(self.reproducible_days, int) or isinstance(self.reproducible_days, bool) \
+                or self.reproducible_days < 0:
+            raise TypeError(f"reproducible_days {self.reproducible_days!r} is not a whole number of days (0 or more)")
 
 
 @dataclass(frozen=True)

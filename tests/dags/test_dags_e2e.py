@@ -42,7 +42,10 @@ def lake(s3_endpoint, airflow_db, tmp_path_factory):
     folder = tmp_path_factory.mktemp("dags")
     bucket = "flowlake-dags"
     path = write_config(folder, raw_uri=f"s3a://{bucket}/raw", reports_uri=f"s3a://{bucket}/reports",
-                        maintenance={"vacuum_retention_hours": 0, "quarantine_retention_days": 0},
+                        # reproducible_days 0: the reports delivered today pin nothing as of tomorrow,
+                        # so VACUUM may delete every file no current version references.
+                        maintenance={"vacuum_retention_hours": 0, "quarantine_retention_days": 0,
+                                     "reproducible_days": 0},
                         reports={"recipients": [ANALYST], "allowed_recipients": ["@flowlake.test"],
                                  "sender": "reports@flowlake.test"})
     config = load_config(path)

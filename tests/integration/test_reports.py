@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import re
+import shutil
 from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 from io import StringIO
 
 import pandas as pd
@@ -259,3 +261,89 @@ def test_delivery_to_s3_uses_stable_keys_and_an_index(reports, s3_endpoint):
     assert f"s3a://flowlake-reports/reports/trend/{labels['trend']}/monthly_shares_kp.csv" in keys
     index = client.get_object(Bucket="flowlake-reports", Key="reports/index.html")["Body"].read().decode()
     assert all(f'href="{name}/{label}/report.html"' in index for name, label in labels.items())
+
+
+def test_a_delivery_renders_again_from_its_manifest_into_reproduced(spark, reports):
+    """make test's reduced form of the next test: the crypto delivery (the cheapest to render)
+    rendered again from its manifest gives the same files but for the generation time."""
+    from flowlake.reports.job import reproduce_report
+
+    config, results = reports
+    folder = f"{config.reports_uri}/crypto/{results['crypto']['report'].window.label}"
+    again = reproduce_report(spark, config, folder, datetime(2026, 11, 30, tzinfo=timezone.utc), Progress("test"))
+    assert again["differences"] == []
+    reproduced = {p.name: p.read_bytes() for p in (local_path(folder) / "reproduced").iterdir()}
+    assert reproduced == {k: v.replace(b"2026-01-01T00:00:00+00:00", b"2026-11-30T00:00:00+00:00")
+                          for k, v in report_files(results["crypto"]["report"]).items()}
+    assert again["report"].table_versions == results["crypto"]["report"].table_versions
+
+
+@pytest.mark.reproduce_full
+def test_a_delivered_report_is_reproduced_exactly_after_the_tables_change_and_maintenance(spark, reports, tmp_path):
+    """Issue 21.1: the trend report is delivered from a copy of the trend's three tables; then a
+    new day is published, a catalog change reclassifies a service in silver and gold, and
+    maintenance compacts and vacuums (retention 0 hours). Rendered again from its manifest,
+    every file but report.html's generation time and every section's table equal the
+    delivered ones. Once the delivery is older than `maintenance.reproducible_days`, the next
+    maintenance deletes its versions' files and the reproduction refuses, naming the table and
+    version."""
+    from delta.tables import DeltaTable
+
+    from flowlake.config import MaintenanceSettings
+    from flowlake.maintenance import run_maintenance
+    from flowlake.reports.job import ReportRefused, TABLES, reproduce_report
+    from flowlake.tables import set_properties, table_version
+
+    config, _ = reports
+    for layer, table in TABLES["trend"]:  # the trend's tables only: maintenance then has three to do
+        shutil.copytree(local_path(config.table_uri(layer, table)), tmp_path / "warehouse" / layer / table)
+    config = replace(config, warehouse_uri=f"file://{tmp_path}/warehouse", reports_uri=f"file://{tmp_path}/reports",
+                     maintenance=MaintenanceSettings(vacuum_retention_hours=0))
+    first = run_report(spark, config, "trend", date(2017, 10, 31), REPORTS_RUN_TIME, False, False, Progress("test"))
+    folder = f"{config.reports_uri}/trend/{first['report'].window.label}"
+    delivered = {p.name: p.read_bytes() for p in local_path(folder).iterdir() if p.is_file()}
+    pinned = first["report"].table_versions
+
+    # A new day: 2017-10-31's rows again as 2017-11-01, in each table.
+    for layer, table in TABLES["trend"]:
+        path = config.table_uri(layer, table)
+        rows = spark.read.format("delta").load(path).where("day = DATE'2017-10-31'")
+        rows.withColumn("day", F.lit(date(2017, 11, 1))).write.format("delta").mode("append").save(path)
+    # A catalog change: the window's most used Chinese service becomes 'other' in silver and gold.
+    usage_path, silver_path = config.table_uri("gold", "service_usage_daily"), config.table_uri("silver", "flows")
+    service = (spark.read.format("delta").load(usage_path).where("category = 'chinese_services'")
+               .groupBy("service").agg(F.sum("bytes").alias("bytes")).orderBy(F.desc("bytes")).first().service)
+    for path in (usage_path, silver_path):
+        DeltaTable.forPath(spark, path).update(F.col("service") == service, {"category": F.lit("other")})
+    set_properties(spark, silver_path, {"catalog_version": "reclassified"})
+
+    said = StringIO()
+    run_maintenance(spark, config, REPORTS_RUN_TIME.date(), Progress("test", stream=said))
+    assert f"1 deliveries recorded; the 1 delivered within 400 days of {REPORTS_RUN_TIME.date()}" in said.getvalue()
+    for name, (_, version) in pinned.items():
+        assert re.search(rf"{re.escape(name)}: keeps version {version} for trend/{first['report'].window.label}; "
+                         r"VACUUM retains 24h \(configured 0h\)", said.getvalue()), said.getvalue()
+        assert table_version(spark, config.table_uri(*name.split("."))) > version
+
+    again = reproduce_report(spark, config, folder, datetime(2026, 11, 30, tzinfo=timezone.utc), Progress("test"))
+    assert again["differences"] == []
+    reproduced = {p.name: p.read_bytes() for p in (local_path(folder) / "reproduced").iterdir()}
+    assert reproduced.keys() == delivered.keys() - {"manifest.json"}
+    assert {k: v for k, v in reproduced.items() if k != "report.html"} == \
+        {k: v for k, v in delivered.items() if k not in ("report.html", "manifest.json")}
+    assert reproduced["report.html"].replace(b"2026-11-30T00:00:00+00:00", b"2026-01-01T00:00:00+00:00") == \
+        delivered["report.html"]
+    for before, after in zip(first["report"].sections, again["report"].sections, strict=True):
+        assert before.name == after.name
+        if before.table is not None:
+            pd.testing.assert_frame_equal(after.table, before.table, check_exact=True)
+    assert again["report"].headlines == first["report"].headlines
+
+    # 401 days on, the delivery pins nothing: VACUUM (0 hours) deletes what only its versions read.
+    said = StringIO()
+    run_maintenance(spark, config, REPORTS_RUN_TIME.date() + timedelta(days=401), Progress("test", stream=said))
+    assert "the 0 delivered within 400 days" in said.getvalue() and "keeps version" not in said.getvalue()
+    version = pinned["gold.service_usage_daily"][1]
+    with pytest.raises(ReportRefused, match=rf"gold\.service_usage_daily version {version} .*which delivery "
+                                            rf"trend/\S+ read, has lost \d+ of its \d+ data files to VACUUM"):
+        reproduce_report(spark, config, folder, datetime(2026, 11, 30, tzinfo=timezone.utc), Progress("test"))

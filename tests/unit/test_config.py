@@ -27,6 +27,7 @@ def test_only_monitored_ranges_is_required(tmp_path):
     config = load_config(write(tmp_path, "monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\n"))
     assert (config.spark.master, config.spark.shuffle_partitions, config.bronze.max_quarantine_rate) == ("local[2]", 4, 0.05)
     assert config.sources == ()
+    assert config.maintenance.reproducible_days == 400
 
 
 @pytest.mark.parametrize("text, message", [
@@ -49,6 +50,10 @@ def test_only_monitored_ranges_is_required(tmp_path):
      "gold: presence_min_hosts 1.5 is not a whole number of at least 1"),
     ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nquality: {driver_max_rows: -1}\n",
      "quality: driver_max_rows -1 is not a whole number of rows, 0 or more"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nmaintenance: {reproducible_days: -1}\n",
+     "maintenance: reproducible_days -1 is not a whole number of days (0 or more)"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nmaintenance: {reproducible_days: 1 year}\n",
+     "maintenance: reproducible_days '1 year' is not a whole number of days"),
     ("monitored_ranges: [\n", "not valid YAML"),
 ])
 def test_bad_config_names_the_file_and_the_key(tmp_path, text, message):

@@ -3,6 +3,9 @@
 - Files go to `<reports_uri>/<report>/<start>_<end>/` (report.html, *.png, *.csv): the same
   period delivered again overwrites the same keys, never adds new ones. `<reports_uri>/index.html`
   lists every report and period there.
+- `manifest.json` beside them records what the report read (tables and their Delta versions,
+  reference data versions, settings), so `flowlake report --reproduce` can render it again
+  (`flowlake.reports.reproduce`) and `flowlake maintain` keeps those versions from VACUUM.
 - The email (HTML report as body, CSVs attached) goes through SMTP to the configured recipients,
   retried with a growing pause; success is recorded in `delivery.json` beside the files, and a
   period whose record exists is not mailed again unless `resend` is asked. A send that still
@@ -29,6 +32,7 @@ from flowlake.config import Config, ReportSettings
 from flowlake.errors import PipelineStopped
 from flowlake.progress import Progress
 from flowlake.reports.document import Report, report_files
+from flowlake.reports.reproduce import MANIFEST, delivery_manifest
 from flowlake.storage import list_objects, read_object, write_object
 
 RECORD = "delivery.json"
@@ -137,6 +141,9 @@ def deliver(config: Config, report: Report, email: bool, resend: bool, progress:
     # Rendered once: the same bytes are published and mailed.
     files = report_files(report)
     written = publish_files(config, report, files)
+    # Written with every delivery, mailed or not: a published report is one to defend.
+    write_object(f"{report_prefix(config.reports_uri, report)}/{MANIFEST}",
+                 json.dumps(delivery_manifest(config, report), indent=1).encode("utf-8"), config.s3)
     progress.say(f"published {len(written)} files under {report_prefix(config.reports_uri, report)}/")
     record_uri = f"{report_prefix(config.reports_uri, report)}/{RECORD}"
     if not email or not config.reports.recipients:

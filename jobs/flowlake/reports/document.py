@@ -85,6 +85,8 @@ class Report:
     headlines: list[str]
     sections: list[Section]
     provenance: dict[str, str]
+    # "layer.table" -> (location, Delta version read): what a delivery records to be reproduced.
+    table_versions: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def render_html(report: Report) -> str:

@@ -2,6 +2,7 @@
 
   flowlake report --config C --name trend|overseas|crypto --as-of D [--email] [--resend]
   spark-submit $(flowlake submit-args --config C) jobs/flowlake/reports/job.py --config C --name N --as-of D
+  flowlake report --config C --reproduce FOLDER      (FOLDER: <reports_uri>/<name>/<period>)
 
 `flowlake run --stages ...,reports` renders all three as of gold's last day, without mail.
 
@@ -14,17 +15,20 @@ internal addresses are pseudonymised when `reports.pseudonymise` is on (`pseudon
 report then gets its coverage (`coverage`: how much of its bytes were unclassified, ambiguous
 or estimated from sampling, from gold.service_usage_daily). Validate
 refuses an empty window and shares that do not add up. Load is `flowlake.reports.deliver`.
+`--reproduce` renders a delivery again from the versions it recorded (`flowlake.reports.reproduce`).
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from datetime import date, datetime, timezone
+from urllib.parse import unquote
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from flowlake.config import Config, load_config
+from flowlake.config import Config, GoldSettings, ReportSettings, load_config, resolve_uri
 from flowlake.errors import PipelineStopped
 from flowlake.gold.aggregates import crypto_period_comparison
 from flowlake.gold.build import mining_rule, presence_rule
@@ -34,13 +38,15 @@ from flowlake.reports.bootstrap import activity_ratio_intervals
 from flowlake.reports.coverage import coverage_headline, coverage_section
 from flowlake.reports.crypto import build_crypto_report
 from flowlake.reports.deliver import deliver
-from flowlake.reports.document import Report
+from flowlake.reports.document import Report, report_files
 from flowlake.reports.overseas import build_overseas_report
+from flowlake.reports.reproduce import MANIFEST, REPRODUCED, Manifest, compare_files, parse_manifest
 from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised
 from flowlake.reports.trend import build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity
 from flowlake.silver.catalog import configured_catalog
 from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
 from flowlake.session import build_session
+from flowlake.storage import list_objects, read_object, write_object
 from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
 
 # Every report reads service_usage_daily too, for its coverage figures.
@@ -54,33 +60,70 @@ class ReportRefused(PipelineStopped):
     """The gold tables cannot support the report asked for; the message says what is missing."""
 
 
-def read_tables(spark: SparkSession, config: Config, name: str) -> tuple[dict[str, DataFrame], dict[str, str]]:
-    """The report's tables at their current versions, and the provenance lines naming them."""
-    frames, provenance = {}, {}
+def read_tables(spark: SparkSession, config: Config, name: str, pinned: Manifest | None = None
+                ) -> tuple[dict[str, DataFrame], dict[str, str], dict[str, tuple[str, int]]]:
+    """The report's tables, the provenance lines naming them and the (location, version) of
+    each: at their current versions, or at the versions `pinned` recorded."""
+    frames, provenance, versions = {}, {}, {}
     for layer, table in TABLES[name]:
-        path = config.table_uri(layer, table)
-        if not table_exists(spark, path):
-            raise ReportRefused(f"{layer}.{table} does not exist at {path}: run the pipeline before the {name} report")
-        version = table_version(spark, path)
+        if pinned:
+            path, version = pinned_table(spark, config, pinned, f"{layer}.{table}")
+        else:
+            path = config.table_uri(layer, table)
+            if not table_exists(spark, path):
+                raise ReportRefused(f"{layer}.{table} does not exist at {path}: run the pipeline before the {name} report")
+            version = table_version(spark, path)
         frames[table] = spark.read.format("delta").option("versionAsOf", version).load(path)
         provenance[f"{layer}.{table}"] = f"version {version} ({path})"
+        versions[f"{layer}.{table}"] = (path, version)
+    if pinned:
+        return frames, {**provenance, **pinned.references}, versions
     properties = table_properties(spark, config.table_uri(*TABLES[name][0]))
     provenance["service catalog"] = properties.get(f"{PROPERTY_PREFIX}catalog_version", "unknown")
     provenance["public suffix list"] = properties.get(f"{PROPERTY_PREFIX}psl_version", "unknown")
     provenance["geo database"] = properties.get(f"{PROPERTY_PREFIX}geo_version", "unknown")
     provenance["ASN database"] = properties.get(f"{PROPERTY_PREFIX}asn_version", "unknown")
-    return frames, provenance
+    return frames, provenance, versions
+
+
+def pinned_table(spark: SparkSession, config: Config, pinned: Manifest, name: str) -> tuple[str, int]:
+    """The location and version `pinned` recorded for table `name`, once its log and every
+    data file of that version are known to be there; ReportRefused naming both otherwise."""
+    if name not in pinned.tables:
+        raise ReportRefused(f"{pinned.delivery}: its manifest records no version of {name}")
+    path, version = pinned.tables[name]
+    gone = f"{name} version {version} ({path}), which delivery {pinned.delivery} read,"
+    try:
+        files = spark.read.format("delta").option("versionAsOf", version).load(path).inputFiles()
+    except Exception as err:  # Delta's time-travel refusal, or no table there at all
+        raise ReportRefused(f"{gone} cannot be read any more: {str(err).splitlines()[0]}") from None
+    present = set(relative_files(path, list_objects(path, config.s3)))
+    missing = [f for f in relative_files(path, files) if f not in present]
+    if missing:
+        raise ReportRefused(f"{gone} has lost {len(missing)} of its {len(files)} data files to VACUUM "
+                            f"(first: {missing[0]}); it cannot be rendered again")
+    return path, version
+
+
+def relative_files(location: str, uris) -> list[str]:
+    """Each URI's path below the table's `location`: Spark names a file `file:/x` where the
+    listing says `file:///x`, and escapes what a partition value needs escaping."""
+    root = location.split("://", 1)[-1].strip("/") + "/"
+    paths = [unquote(uri.split(":", 1)[-1].lstrip("/")) for uri in uris]
+    return [path[len(root):] if path.startswith(root) else path for path in paths]
 
 
 def in_window(df: DataFrame, start: date, end: date, column: str = "day") -> DataFrame:
     return df.where(F.col(column).between(F.lit(start), F.lit(end)))
 
 
-def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_time: datetime) -> Report:
-    """The report of `window`, closing with its coverage (a headline line and a section)."""
+def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_time: datetime,
+                 pinned: Manifest | None = None) -> Report:
+    """The report of `window`, closing with its coverage (a headline line and a section); from
+    the versions `pinned` recorded when it is given, from the current ones otherwise."""
     # Read first: with pseudonymisation on and no key, no report is rendered at all.
     key = pseudonym_key(config.reports)
-    frames, provenance = read_tables(spark, config, window.name)
+    frames, provenance, versions = read_tables(spark, config, window.name, pinned)
     provenance = {"data window": f"{window.start} to {window.end}"
                   + (f", compared with {window.previous_start} to {window.previous_end}" if window.previous_start else ""),
                   **provenance, "generated at": run_time.isoformat(timespec="seconds")}
@@ -88,6 +131,7 @@ def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_
     report = report_body(config, window, frames, usage, provenance, key)
     report.headlines.append(coverage_headline(usage))
     report.sections.append(coverage_section(usage))
+    report.table_versions = versions
     return report
 
 
@@ -157,6 +201,47 @@ def run_report(spark: SparkSession, config: Config, name: str, as_of: date, run_
     return {"report": report, **delivery}
 
 
+def reproduce_report(spark: SparkSession, config: Config, folder: str, run_time: datetime,
+                     progress: Progress) -> dict:
+    """Render the delivery in `folder` again from what its manifest recorded, into
+    `folder/reproduced/`; returns the report and the files that differ from the delivered ones."""
+    folder = resolve_uri(folder)
+    manifest_uri = f"{folder}/{MANIFEST}"
+    text = read_object(manifest_uri, config.s3)
+    if text is None:
+        raise ReportRefused(f"{manifest_uri} does not exist: {folder} is not a delivery flowlake recorded "
+                            f"(deliveries before manifests were kept cannot be reproduced)")
+    pinned = parse_manifest(text, manifest_uri)
+    catalog_version = configured_catalog(config.silver.catalog).version
+    if pinned.name == "overseas" and pinned.references["service catalog"] != catalog_version:
+        # Its presence counts read the catalog's global infrastructure at render time.
+        raise ReportRefused(f"{pinned.delivery} used service catalog {pinned.references['service catalog']}, "
+                            f"this flowlake has {catalog_version}: render it with that catalog's release")
+    settings = config_from_manifest(config, pinned)
+    window = report_window(pinned.name, pinned.as_of, settings.reports)
+    with progress.stage(f"reproduce {pinned.delivery}") as stage:
+        report = build_report(spark, settings, window, run_time, pinned)
+        files = report_files(report)
+        for name, data in files.items():
+            write_object(f"{folder}/{REPRODUCED}/{name}", data, config.s3)
+        stage.done(rows=len(files))
+    differences = compare_files({name: read_object(f"{folder}/{name}", config.s3) for name in files}, files)
+    progress.say(f"{len(files)} files written to {folder}/{REPRODUCED}/: "
+                 + ("identical to the delivered ones but for the generation time" if not differences
+                    else f"{len(differences)} differ from the delivered ones: {'; '.join(differences)}"))
+    return {"report": report, "files": [f"{folder}/{REPRODUCED}/{name}" for name in files],
+            "differences": differences}
+
+
+def config_from_manifest(config: Config, pinned: Manifest) -> Config:
+    """`config` with the report and gold settings the delivery was rendered with."""
+    try:
+        return replace(config, reports=ReportSettings(**pinned.settings["reports"]),
+                       gold=GoldSettings(**pinned.settings["gold"]))
+    except TypeError as err:
+        raise ReportRefused(f"{pinned.delivery}: its recorded settings do not fit this flowlake ({err})") from None
+
+
 def run_reports(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> dict:
     """The `reports` stage of `flowlake run`: every report as of gold's last day, not mailed
     (the flowlake_reports DAG mails them on their calendar)."""
@@ -174,26 +259,45 @@ def summary_lines(spark: SparkSession, config: Config, results: dict) -> list[st
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="flowlake report", description="Render and deliver one report.")
+    parser = argparse.ArgumentParser(prog="flowlake report", description="Render and deliver one report, or "
+                                     "render a delivered one again from the versions it recorded.")
     parser.add_argument("--config", required=True)
-    parser.add_argument("--name", required=True, choices=REPORT_NAMES)
-    parser.add_argument("--as-of", required=True, type=date.fromisoformat, help="last day the report covers")
+    parser.add_argument("--name", choices=REPORT_NAMES)
+    parser.add_argument("--as-of", type=date.fromisoformat, help="last day the report covers")
     parser.add_argument("--email", action="store_true", help="mail it to reports.recipients (once per period)")
     parser.add_argument("--resend", action="store_true", help="mail it again even if this period was mailed")
-    return parser.parse_args(argv)
+    parser.add_argument("--reproduce", metavar="FOLDER",
+                        help="a delivery, <reports_uri>/<name>/<period> (URI or local path): render it again "
+                             "from its manifest.json into FOLDER/reproduced/")
+    args = parser.parse_args(argv)
+    if args.reproduce and (args.name or args.as_of or args.email or args.resend):
+        parser.error("--reproduce takes the report, window and settings from the delivery: give it alone")
+    if not args.reproduce and not (args.name and args.as_of):
+        parser.error("--name and --as-of are required (or --reproduce FOLDER)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     config = load_config(args.config)
     progress = Progress("report")
-    spark = build_session(config, f"flowlake-report-{args.name}")
+    spark = build_session(config, f"flowlake-report-{args.name or 'reproduce'}")
     try:
-        result = run_report(spark, config, args.name, args.as_of, datetime.now(timezone.utc), args.email,
-                            args.resend, progress)
+        if args.reproduce:
+            result = reproduce_report(spark, config, args.reproduce, datetime.now(timezone.utc), progress)
+        else:
+            result = run_report(spark, config, args.name, args.as_of, datetime.now(timezone.utc), args.email,
+                                args.resend, progress)
     finally:
         spark.stop()
-    progress.summary([*summary_lines(spark, config, {args.name: result}), f"emailed: {result['emailed']}"])
+    if args.reproduce:
+        progress.summary([f"reproduced: {result['files'][0].rsplit('/', 1)[0]}/report.html",
+                          f"files that differ from the delivery: {len(result['differences'])}"])
+        if result["differences"]:
+            raise ReportRefused(f"{args.reproduce}: rendered again, {len(result['differences'])} files differ: "
+                                + "; ".join(result["differences"]))
+    else:
+        progress.summary([*summary_lines(spark, config, {args.name: result}), f"emailed: {result['emailed']}"])
     return result
 
 

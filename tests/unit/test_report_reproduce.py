@@ -1,0 +1,89 @@
+"""Unit tests for what a delivery records and how it is read back (flowlake.reports.reproduce):
+the manifest written from a report, its parsing with errors naming the file and key, and the
+comparison of delivered and reproduced files."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+import pytest
+
+from flowlake.config import Config, GoldSettings, MonitoredRange, ReportSettings
+from flowlake.reports.document import Report
+from flowlake.reports.reproduce import ManifestError, compare_files, delivery_manifest, parse_manifest
+from flowlake.reports.windows import ReportWindow
+
+URI = "file:///reports/trend/2017-05-01_2017-10-31/manifest.json"
+REFERENCES = {"service catalog": "2026.11", "public suffix list": "psl-1", "geo database": "iptocc 2.1",
+              "ASN database": "asn 7"}
+
+
+def delivered_report() -> Report:
+    provenance = {"data window": "2017-05-01 to 2017-10-31", "silver.flows": "version 3 (file:///w/silver/flows)",
+                  **REFERENCES, "generated at": "2026-01-01T00:00:00+00:00"}
+    return Report("trend", "Trend", ReportWindow("trend", date(2017, 5, 1), date(2017, 10, 31)), [], [], provenance,
+                  {"silver.flows": ("file:///w/silver/flows", 3), "gold.served_daily": ("file:///w/gold/served_daily", 0)})
+
+
+def config() -> Config:
+    return Config(path="c.yaml", raw_uri="file:///r", warehouse_uri="file:///w", reports_uri="file:///reports",
+                  monitored_ranges=(MonitoredRange("kp", ("175.45.176.0/22",)),),
+                  reports=ReportSettings(recipients=("a@x.test",), allowed_recipients=("@x.test",), bootstrap_seed=7),
+                  gold=GoldSettings(presence_min_days=4))
+
+
+def test_a_delivery_manifest_reads_back_as_what_the_report_used():
+    text = json.dumps(delivery_manifest(config(), delivered_report()))
+    manifest = parse_manifest(text, URI)
+    assert manifest.delivery == "trend/2017-05-01_2017-10-31" and manifest.name == "trend"
+    assert manifest.as_of == date(2017, 10, 31)
+    assert manifest.delivered_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert manifest.tables == {"silver.flows": ("file:///w/silver/flows", 3),
+                               "gold.served_daily": ("file:///w/gold/served_daily", 0)}
+    assert manifest.references == REFERENCES
+    # The settings come back as the same objects (JSON turns the tuples into lists).
+    assert ReportSettings(**manifest.settings["reports"]) == config().reports
+    assert GoldSettings(**manifest.settings["gold"]) == config().gold
+
+
+def manifest_with(**changes) -> str:
+    raw = delivery_manifest(config(), delivered_report())
+    raw.update(changes)
+    return json.dumps(raw)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{", "not JSON"),
+    ("[]", "expected a JSON object"),
+    (manifest_with(name="weekly"), "name 'weekly' is not one of trend, overseas, crypto"),
+    (manifest_with(as_of="31/10/2017"), "as_of or delivered_at is not an ISO date"),
+    (manifest_with(tables={}), "tables is empty"),
+    (manifest_with(tables={"silver.flows": {"location": "file:///w/silver/flows", "version": "3"}}),
+     "tables.silver.flows.version is '3', expected a int"),
+    (manifest_with(tables={"silver.flows": {"location": "file:///w/silver/flows", "version": -1}}),
+     "tables.silver.flows.version is -1, expected a Delta version"),
+    (manifest_with(tables={"silver.flows": {"version": 3}}), "tables.silver.flows.location is None"),
+    (manifest_with(references={"service catalog": "2026.11"}),
+     "references lacks public suffix list, geo database, ASN database"),
+    (manifest_with(settings={"reports": {}}), "settings.gold is None, expected a dict"),
+])
+def test_a_bad_manifest_is_refused_naming_the_file_and_the_key(text, message):
+    with pytest.raises(ManifestError) as err:
+        parse_manifest(text, URI)
+    assert str(err.value).startswith(URI) and message in str(err.value)
+
+
+def html(generated_at: str, body: str = "<p>42%</p>") -> bytes:
+    return f"{body}<dt>generated at</dt><dd>{generated_at}</dd>".encode()
+
+
+def test_files_differ_in_nothing_but_the_generation_time():
+    delivered = {"report.html": html("2026-01-01T00:00:00+00:00"), "shares.csv": b"a,b\n1,2\n", "shares.png": b"\x89PNG"}
+    same = {**delivered, "report.html": html("2026-11-30T13:00:00+00:00")}
+    assert compare_files(delivered, same) == []
+    changed = {"report.html": html("2026-11-30T13:00:00+00:00", "<p>43%</p>"), "shares.csv": b"a,b\n1,3\n",
+               "weekly.csv": b"w\n"}
+    assert compare_files(delivered, changed) == ["report.html: differs", "shares.csv: differs",
+                                                 "shares.png: not rendered again", "weekly.csv: not in the delivery"]
+    assert compare_files({**delivered, "shares.csv": None}, delivered) == ["shares.csv: not in the delivery"]
