@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pyspark
 
-from flowlake.config import Config
+from flowlake.config import PLAIN_IDENTIFIER, Config
 from flowlake.tables import sql_string
 
 LAYERS = ("bronze", "silver", "gold")
@@ -72,11 +72,21 @@ def registration_statements(config: Config) -> list[str]:
     database's directory, and that must never be a layer of the lake.
     """
     tables = delta_tables(config)
-    statements = [f"CREATE DATABASE IF NOT EXISTS {layer}"
+    statements = [f"CREATE DATABASE IF NOT EXISTS {quoted_identifier(layer, config)}"
                   for layer in LAYERS if any(t[0] == layer for t in tables)]
-    statements += [f"CREATE TABLE IF NOT EXISTS {layer}.{table} USING DELTA "
-                   f"LOCATION {sql_string(config.table_uri(layer, table))}" for layer, table in tables]
+    statements += [f"CREATE TABLE IF NOT EXISTS {quoted_identifier(layer, config)}.{quoted_identifier(table, config)} "
+                   f"USING DELTA LOCATION {sql_string(config.table_uri(layer, table))}" for layer, table in tables]
     return statements
+
+
+def quoted_identifier(name: str, config: Config) -> str:
+    """`name` in backticks, once it is known to be a plain identifier. The names come from
+    directory names under the warehouse, which anyone who can write there chooses: a name
+    with a backtick, quote or semicolon would otherwise become SQL."""
+    if not PLAIN_IDENTIFIER.fullmatch(name):
+        raise CatalogError(f"{config.warehouse_uri}: the Delta table directory {name!r} is not a plain identifier "
+                           f"(a letter or _, then letters, digits or _), so it is not registered; rename it")
+    return f"`{name}`"
 
 
 def registration_script(config: Config) -> Path:

@@ -16,6 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+# What a catalog name or a monitored range's name may be: it becomes a SQL identifier, a file
+# name and part of an object key, where a quote, a dot, a slash or a space would mean something.
+PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
 FORMATS = ("auto", "nfcapd", "nfdump_csv", "goflow2_json", "vpc_flow_log", "argus", "pdns_cof")
 
 
@@ -277,6 +281,9 @@ def _ranges(path: str, raw) -> tuple[MonitoredRange, ...]:
         where = f"monitored_ranges[{i}]"
         if not isinstance(item, dict) or not item.get("name") or not item.get("cidrs"):
             raise _fail(path, f"{where} needs a name and a list of cidrs")
+        if not PLAIN_IDENTIFIER.fullmatch(str(item["name"])):
+            raise _fail(path, f"{where}.name {item['name']!r} is not a plain identifier "
+                              f"(a letter or _, then letters, digits or _): it names report files and keys")
         for cidr in item["cidrs"]:
             try:
                 ipaddress.ip_network(cidr, strict=True)

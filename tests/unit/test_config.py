@@ -48,6 +48,11 @@ def test_only_monitored_ranges_is_required(tmp_path):
     ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\ngold: {presence_min_hosts: 1.5}\n",
      "gold: presence_min_hosts 1.5 is not a whole number of at least 1"),
     ("monitored_ranges: [\n", "not valid YAML"),
+    # A range name becomes report file names and object keys: no path, no SQL, no spaces.
+    ("monitored_ranges: [{name: ../../etc/x, cidrs: ['10.0.0.0/8']}]\n",
+     "monitored_ranges[0].name '../../etc/x' is not a plain identifier"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}, {name: 'kp west', cidrs: ['11.0.0.0/8']}]\n",
+     "monitored_ranges[1].name 'kp west' is not a plain identifier"),
 ])
 def test_bad_config_names_the_file_and_the_key(tmp_path, text, message):
     path = write(tmp_path, text)
