@@ -152,8 +152,23 @@ class CatalogSettings:
     # Local catalog state: the embedded metastore, the Thrift server's PID and log.
     state_dir: str = "./.run/catalog"
     thrift_port: int = 10000
+    # Who may use the Thrift server: `ldap` checks each login's password with a simple bind as
+    # uid=<user>,<ldap_base_dn> at ldap_url (HiveServer2's own LDAP settings); `none` lets anyone
+    # who can reach 127.0.0.1 in, for a machine with one user. The default is the local slapd
+    # `make ldap-start` runs (infra/ldap.sh).
+    authentication: str = "ldap"
+    ldap_url: str = "ldap://127.0.0.1:3890"
+    ldap_base_dn: str = "ou=people,dc=flowlake,dc=test"
+    # Who beeline logs in as (`flowlake sql`, `register` while the server runs); the password is
+    # read from the environment variable named here, never from this file.
+    user: str = "analyst"
+    password_env: str = "FLOWLAKE_SQL_PASSWORD"
 
     def __post_init__(self):
+        if self.authentication not in ("ldap", "none"):
+            raise TypeError(f"authentication {self.authentication!r} is not one of ldap, none")
+        if self.authentication == "ldap" and not self.ldap_url.startswith(("ldap://", "ldaps://")):
+            raise TypeError(f"ldap_url {self.ldap_url!r} is not an ldap:// or ldaps:// URL")
         # Resolved once, like the URIs: the Thrift server and spark-sql must find the same path.
         object.__setattr__(self, "state_dir", str(Path(self.state_dir).resolve()))
 
@@ -166,6 +181,9 @@ class MaintenanceSettings:
     # bronze.quarantine rows ingested longer ago than this (before the run's as-of day) are
     # deleted; the raw objects they came from stay in object storage.
     quarantine_retention_days: int = 90
+
+
+SMTP_TLS_MODES = ("none", "starttls", "tls")
 
 
 @dataclass(frozen=True)
@@ -194,9 +212,16 @@ class ReportSettings:
     allowed_recipients: tuple[str, ...] = ()
     smtp_host_env: str = "FLOWLAKE_SMTP_HOST"
     smtp_port_env: str = "FLOWLAKE_SMTP_PORT"
+    # The login: smtp_user, unless the variable smtp_user_env names is set (the Airflow task fills
+    # it from its connection); the password only ever from smtp_password_env.
+    smtp_user: str = ""
     smtp_user_env: str = "FLOWLAKE_SMTP_USER"
     smtp_password_env: str = "FLOWLAKE_SMTP_PASSWORD"
-    smtp_starttls: bool = False
+    # none: plain SMTP (a login then only to a server on this machine); starttls: upgraded
+    # before the login (port 587); tls: TLS from the first byte (SMTPS, port 465). The server's
+    # certificate is checked against the system's CAs, or the PEM file smtp_ca_file names.
+    smtp_tls: str = "none"
+    smtp_ca_file: str = ""
     send_attempts: int = 3
     retry_seconds: float = 2.0
     # Internal addresses in reports as keyed pseudonyms (flowlake.reports.pseudonyms); the key
@@ -205,6 +230,8 @@ class ReportSettings:
     pseudonym_key_env: str = "FLOWLAKE_PSEUDONYM_KEY"
 
     def __post_init__(self):
+        if self.smtp_tls not in SMTP_TLS_MODES:
+            raise TypeError(f"smtp_tls {self.smtp_tls!r} is not one of {', '.join(SMTP_TLS_MODES)}")
         object.__setattr__(self, "recipients", tuple(self.recipients))
         object.__setattr__(self, "allowed_recipients", tuple(self.allowed_recipients))
         refused = [r for r in self.recipients if not recipient_allowed(r, self.allowed_recipients)]
