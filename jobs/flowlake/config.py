@@ -225,11 +225,16 @@ class ReportSettings:
     send_attempts: int = 3
     retry_seconds: float = 2.0
     # Internal addresses in reports as keyed pseudonyms (flowlake.reports.pseudonyms); the key
-    # is read from the environment variable named here, never from this file.
-    pseudonymise: bool = False
+    # is read from the environment variable named here, never from this file. Unset: every
+    # report that is mailed is pseudonymised (mail leaves the warehouse's access control), the
+    # others not; true: every report; false: none, mailed or not (the explicit opt-out).
+    pseudonymise: bool | None = None
     pseudonym_key_env: str = "FLOWLAKE_PSEUDONYM_KEY"
 
     def __post_init__(self):
+        if self.pseudonymise not in (None, True, False):
+            raise TypeError(f"pseudonymise {self.pseudonymise!r} is not true or false (or unset: pseudonymise "
+                            f"mailed reports)")
         if self.smtp_tls not in SMTP_TLS_MODES:
             raise TypeError(f"smtp_tls {self.smtp_tls!r} is not one of {', '.join(SMTP_TLS_MODES)}")
         object.__setattr__(self, "recipients", tuple(self.recipients))

@@ -10,7 +10,8 @@ trend silver's flows of the window (weekday-by-hour, distinct hosts, and bytes p
 and category for the bootstrap intervals), for the overseas report silver's rows the presence
 rule counts (per host, day and country, for the activity ratios' intervals), with the Delta
 versions read. Transform is the report's pure builder (`trend`, `overseas`, `crypto`), after
-internal addresses are pseudonymised when `reports.pseudonymise` is on (`pseudonyms`); every
+internal addresses are pseudonymised when the report is mailed or `reports.pseudonymise` says so
+(`pseudonyms`); every
 report then gets its coverage (`coverage`: how much of its bytes were unclassified, ambiguous
 or estimated from sampling, from gold.service_usage_daily). Validate
 refuses an empty window and shares that do not add up. Load is `flowlake.reports.deliver`.
@@ -76,10 +77,12 @@ def in_window(df: DataFrame, start: date, end: date, column: str = "day") -> Dat
     return df.where(F.col(column).between(F.lit(start), F.lit(end)))
 
 
-def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_time: datetime) -> Report:
-    """The report of `window`, closing with its coverage (a headline line and a section)."""
+def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_time: datetime,
+                 emailed: bool) -> Report:
+    """The report of `window`, closing with its coverage (a headline line and a section);
+    pseudonymised when `emailed` unless the config says otherwise (`pseudonymises`)."""
     # Read first: with pseudonymisation on and no key, no report is rendered at all.
-    key = pseudonym_key(config.reports)
+    key = pseudonym_key(config.reports, emailed)
     frames, provenance = read_tables(spark, config, window.name)
     provenance = {"data window": f"{window.start} to {window.end}"
                   + (f", compared with {window.previous_start} to {window.previous_end}" if window.previous_start else ""),
@@ -149,7 +152,8 @@ def run_report(spark: SparkSession, config: Config, name: str, as_of: date, run_
                resend: bool, progress: Progress) -> dict:
     window = report_window(name, as_of, config.reports)
     with progress.stage(f"render {name} {window.label}") as stage:
-        report = build_report(spark, config, window, run_time)
+        # Rendered once for both: the files published are the ones mailed.
+        report = build_report(spark, config, window, run_time, email and bool(config.reports.recipients))
         stage.done(rows=len(report.sections))
     with progress.stage("deliver") as stage:
         delivery = deliver(config, report, email, resend, progress)
