@@ -23,6 +23,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "flowlake-test-key")
 # wherever they leaked and nowhere else.
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", f"flowlake-test-secret-{secrets.token_hex(8)}")
 os.environ.setdefault("FLOWLAKE_SMTP_PASSWORD", f"flowlake-test-smtp-password-{secrets.token_hex(8)}")
+os.environ.setdefault("FLOWLAKE_PSEUDONYM_KEY", f"flowlake-test-pseudonym-key-{secrets.token_hex(8)}")
 os.environ.setdefault("FLOWLAKE_SQL_PASSWORD", f"flowlake-test-sql-password-{secrets.token_hex(8)}")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

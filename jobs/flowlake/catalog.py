@@ -120,21 +120,43 @@ def thrift_server_pid(config: Config) -> int | None:
     return pid if b"thrift" in cmdline and b"serve" in cmdline else None
 
 
-def sql_client_command(config: Config, client_args: list[str], init_flag: str = "-i") -> list[str]:
+def beeline_login(config: Config, password: str | None = None) -> tuple[list[str], int | None]:
+    """beeline's login arguments for the Thrift server, and the pipe it reads the password from
+    (the caller passes it on to beeline): `-w /dev/fd/N` keeps the password off the command line,
+    where anyone on the machine could list it, and off the disk. `password` defaults to the one
+    in the environment variable `catalog.password_env` names."""
+    if config.catalog.authentication == "none":
+        return [], None
+    password = os.environ.get(config.catalog.password_env) if password is None else password
+    if not password:
+        raise CatalogError(f"the Thrift server asks for a login: set {config.catalog.password_env} "
+                           f"(catalog.password_env in {config.path}) to the password of {config.catalog.user}")
+    read_end, write_end = os.pipe()
+    os.write(write_end, password.encode("utf-8"))
+    os.close(write_end)
+    return ["-n", config.catalog.user, "-w", f"/dev/fd/{read_end}"], read_end
+
+
+def sql_client_command(config: Config, client_args: list[str], init_flag: str = "-i") -> tuple[list[str], int | None]:
     """The SQL client on the catalog with the registration script run first (`init_flag`):
-    beeline on the running Thrift server, else spark-sql in a JVM of its own."""
+    beeline on the running Thrift server (logged in, with the descriptor its password is read
+    from), else spark-sql in a JVM of its own (and None)."""
     script = str(registration_script(config))
     if thrift_server_pid(config):
-        return [str(SPARK_BIN / "beeline"), "-u", jdbc_url(config), init_flag, script, *client_args]
+        login, password_fd = beeline_login(config)
+        return [str(SPARK_BIN / "beeline"), "-u", jdbc_url(config), *login, init_flag, script,
+                *client_args], password_fd
     from flowlake.session import spark_submit_args
 
     return [str(SPARK_BIN / "spark-sql"), *spark_submit_args(config, hive_catalog=True),
-            init_flag, script, *client_args]
+            init_flag, script, *client_args], None
 
 
 def open_sql(config: Config, client_args: list[str]) -> None:
     """Replace this process with the SQL client (so the terminal and Ctrl-C go to it)."""
-    command = sql_client_command(config, client_args)
+    command, password_fd = sql_client_command(config, client_args)
+    if password_fd is not None:
+        os.set_inheritable(password_fd, True)
     os.execv(command[0], command)
 
 
@@ -143,7 +165,13 @@ def register(config: Config) -> list[str]:
     tables = delta_tables(config)
     if not tables:
         return []
-    result = subprocess.run(sql_client_command(config, [], init_flag="-f"), capture_output=True, text=True)
+    command, password_fd = sql_client_command(config, [], init_flag="-f")
+    try:
+        result = subprocess.run(command, capture_output=True, text=True,
+                                pass_fds=() if password_fd is None else (password_fd,))
+    finally:
+        if password_fd is not None:
+            os.close(password_fd)
     if result.returncode != 0:
         raise CatalogError(f"registering {len(tables)} tables failed:\n{result.stderr[-3000:]}")
     return [f"{layer}.{table}" for layer, table in tables]

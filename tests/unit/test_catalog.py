@@ -51,3 +51,38 @@ def test_catalog_defaults_to_the_embedded_metastore_under_run(tmp_path):
     catalog = load_config(write_config(tmp_path, tmp_path)).catalog
     assert (catalog.metastore_uri, catalog.state_dir, catalog.thrift_port) == (
         "", str(Path.cwd() / ".run" / "catalog"), 10000)
+
+
+def test_the_thrift_server_checks_logins_with_ldap_unless_the_config_says_none(tmp_path):
+    from flowlake.session import hive_catalog_conf
+
+    path = write_config(tmp_path, tmp_path)
+    conf = hive_catalog_conf(load_config(path))
+    assert conf["spark.hadoop.hive.server2.authentication"] == "LDAP"
+    # The LDAP provider reads its settings from Java system properties, not the server's conf.
+    assert conf["spark.driver.extraJavaOptions"].split()[1:] == [
+        "-Dhive.server2.authentication.ldap.url=ldap://127.0.0.1:3890",
+        "-Dhive.server2.authentication.ldap.baseDN=ou=people,dc=flowlake,dc=test"]
+    assert conf["spark.hadoop.hive.server2.thrift.bind.host"] == "127.0.0.1"
+    path.write_text(path.read_text() + "catalog: {authentication: none}\n")
+    conf = hive_catalog_conf(load_config(path))
+    assert not any("authentication" in f"{k}={v}" for k, v in conf.items())
+
+
+def test_beeline_gets_the_password_through_a_pipe_never_its_command_line(tmp_path, monkeypatch):
+    import os
+
+    from flowlake.catalog import beeline_login
+
+    config = load_config(write_config(tmp_path, tmp_path))
+    monkeypatch.delenv("FLOWLAKE_SQL_PASSWORD", raising=False)
+    with pytest.raises(CatalogError, match="set FLOWLAKE_SQL_PASSWORD .catalog.password_env in .*c.yaml. to the password "
+                                           "of analyst"):
+        beeline_login(config)
+    monkeypatch.setenv("FLOWLAKE_SQL_PASSWORD", "pw with spaces")
+    args, fd = beeline_login(config)
+    try:
+        assert args == ["-n", "analyst", "-w", f"/dev/fd/{fd}"]
+        assert os.read(fd, 100) == b"pw with spaces"
+    finally:
+        os.close(fd)

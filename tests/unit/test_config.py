@@ -48,6 +48,12 @@ def test_only_monitored_ranges_is_required(tmp_path):
     ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\ngold: {presence_min_hosts: 1.5}\n",
      "gold: presence_min_hosts 1.5 is not a whole number of at least 1"),
     ("monitored_ranges: [\n", "not valid YAML"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\ncatalog: {authentication: kerberos}\n",
+     "catalog: authentication 'kerberos' is not one of ldap, none"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nreports: {smtp_tls: ssl}\n",
+     "reports: smtp_tls 'ssl' is not one of none, starttls, tls"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nreports: {pseudonymise: 'no'}\n",
+     "reports: pseudonymise 'no' is not true or false"),
     # A range name becomes report file names and object keys: no path, no SQL, no spaces.
     ("monitored_ranges: [{name: ../../etc/x, cidrs: ['10.0.0.0/8']}]\n",
      "monitored_ranges[0].name '../../etc/x' is not a plain identifier"),
