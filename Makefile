@@ -13,7 +13,7 @@ LOCAL_DEMO_END ?= 2017-07-07
 LOCAL_DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup nfdump browser compose-tools demo demo-local test test-dags test-reproduce faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop \
+.PHONY: setup nfdump browser compose-tools demo demo-local test test-dags test-reproduce faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop ldap \
   cluster cluster-stop
 
 setup: $(VENV)/.installed $(JARS)/.fetched
@@ -79,12 +79,22 @@ backfill:
 sql: setup
 	$(BIN)/flowlake sql --config $(CONFIG)
 
-# The Spark Thrift server (JDBC) on 127.0.0.1:10000 (catalog.thrift_port), stopped by its recorded PID.
-thrift: setup
+# The Spark Thrift server (JDBC) on 127.0.0.1:10000 (catalog.thrift_port), stopped by its recorded PID,
+# with the local LDAP server (infra/ldap.sh) it checks logins against: user analyst, password
+# $FLOWLAKE_SQL_PASSWORD.
+thrift: setup ldap
+	@infra/ldap.sh start >/dev/null
 	$(BIN)/flowlake thrift start --config $(CONFIG)
 
 thrift-stop:
 	$(BIN)/flowlake thrift stop --config $(CONFIG)
+	@infra/ldap.sh stop
+
+# Debian's slapd and the LDAP tools: the Thrift server's logins are checked against it (apt needs
+# root, as on CI).
+ldap:
+	@PATH="$$PATH:/usr/sbin" command -v slapd >/dev/null && command -v ldapwhoami >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slapd ldap-utils)
 
 # Debian's nfdump 1.7.1 (nfdump and nfcapd): bronze converts nfcapd files with it on every Spark
 # node (docs/DEPLOY.md), and the tests' collector is its nfcapd. apt needs root, as on CI.
@@ -119,7 +129,7 @@ cluster-stop:
 # test-dags), the whole chain on a cluster (make test-cluster) and the full reproduction of a
 # delivered report (make test-reproduce): their reduced forms run here. The slowest are listed
 # at the end.
-test: setup nfdump browser compose-tools
+test: setup nfdump browser compose-tools ldap
 	$(BIN)/python -m pytest -q -m "not faults and not dag_runs and not cluster_chain and not reproduce_full" --durations=30
 
 # Bronze, silver and gold on a Spark standalone cluster against local mode (make test runs

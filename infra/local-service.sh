@@ -6,6 +6,12 @@
 # How long start waits for the port and stop for the process to end: $service_wait_seconds (10).
 set -euo pipefail
 
+# Whether <name>'s server on <port> runs: its recorded PID is alive.
+service_running() {
+  local pid_file=".run/$1-$2.pid"
+  [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null
+}
+
 service_main() {
   local name=$1 port=$2 action=$3
   shift 3
@@ -13,7 +19,7 @@ service_main() {
   local pid_file="$run_dir/$name-$port.pid" log_file="$run_dir/$name-$port.log"
   local wait_seconds=${service_wait_seconds:-10}
   mkdir -p "$run_dir"
-  running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
+  running() { service_running "$name" "$port"; }
   listening() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
   case "$action" in

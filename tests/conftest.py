@@ -1,7 +1,7 @@
 """Shared fixtures: one Spark session for the whole run, configs on tmp_path, the local servers.
 
 The S3 settings are test values set before Spark starts, so the session's S3A connector
-reads them; the local S3 and SMTP servers are started from infra/ and stopped by their PIDs.
+reads them; the local S3, SMTP and LDAP servers are started from infra/ and stopped by their PIDs.
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "flowlake-test-key")
 # wherever they leaked and nowhere else.
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", f"flowlake-test-secret-{secrets.token_hex(8)}")
 os.environ.setdefault("FLOWLAKE_SMTP_PASSWORD", f"flowlake-test-smtp-password-{secrets.token_hex(8)}")
+os.environ.setdefault("FLOWLAKE_PSEUDONYM_KEY", f"flowlake-test-pseudonym-key-{secrets.token_hex(8)}")
+os.environ.setdefault("FLOWLAKE_SQL_PASSWORD", f"flowlake-test-sql-password-{secrets.token_hex(8)}")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 SMTP_PORT = os.environ.setdefault("FLOWLAKE_SMTP_PORT", "8025")
 os.environ.setdefault("FLOWLAKE_SMTP_HOST", "127.0.0.1")
+os.environ.setdefault("FLOWLAKE_LDAP_PORT", "3890")
 
 
 def write_config(folder: Path, raw_uri: str | None = None, **extra) -> Path:
@@ -68,14 +71,16 @@ def spark():
 
 
 @contextmanager
-def local_server(script_name: str):
-    """Start one of infra/'s local servers; stop it by its recorded PID on the way out."""
+def local_server(script_name: str, env: dict[str, str] | None = None):
+    """Start one of infra/'s local servers, with `env` added to its environment; stop it by its
+    recorded PID on the way out."""
     script = ROOT / "infra" / script_name
-    address = subprocess.run([str(script), "start"], check=True, capture_output=True, text=True).stdout.strip()
+    env = {**os.environ, **(env or {})}
+    address = subprocess.run([str(script), "start"], check=True, capture_output=True, text=True, env=env).stdout.strip()
     try:
         yield address
     finally:
-        subprocess.run([str(script), "stop"], check=True)
+        subprocess.run([str(script), "stop"], check=True, env=env)
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +96,10 @@ def smtp_maildir():
 
     with local_server("smtp-server.sh"):
         yield mailbox.Maildir(ROOT / ".run" / f"smtp-{SMTP_PORT}")
+
+
+@pytest.fixture(scope="session")
+def ldap_url():
+    """The local LDAP server (slapd): uid=analyst, password $FLOWLAKE_SQL_PASSWORD."""
+    with local_server("ldap.sh") as url:
+        yield url

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pyspark
 
-from flowlake.config import Config
+from flowlake.config import PLAIN_IDENTIFIER, Config
 from flowlake.tables import sql_string
 
 LAYERS = ("bronze", "silver", "gold")
@@ -72,11 +72,21 @@ def registration_statements(config: Config) -> list[str]:
     database's directory, and that must never be a layer of the lake.
     """
     tables = delta_tables(config)
-    statements = [f"CREATE DATABASE IF NOT EXISTS {layer}"
+    statements = [f"CREATE DATABASE IF NOT EXISTS {quoted_identifier(layer, config)}"
                   for layer in LAYERS if any(t[0] == layer for t in tables)]
-    statements += [f"CREATE TABLE IF NOT EXISTS {layer}.{table} USING DELTA "
-                   f"LOCATION {sql_string(config.table_uri(layer, table))}" for layer, table in tables]
+    statements += [f"CREATE TABLE IF NOT EXISTS {quoted_identifier(layer, config)}.{quoted_identifier(table, config)} "
+                   f"USING DELTA LOCATION {sql_string(config.table_uri(layer, table))}" for layer, table in tables]
     return statements
+
+
+def quoted_identifier(name: str, config: Config) -> str:
+    """`name` in backticks, once it is known to be a plain identifier. The names come from
+    directory names under the warehouse, which anyone who can write there chooses: a name
+    with a backtick, quote or semicolon would otherwise become SQL."""
+    if not PLAIN_IDENTIFIER.fullmatch(name):
+        raise CatalogError(f"{config.warehouse_uri}: the Delta table directory {name!r} is not a plain identifier "
+                           f"(a letter or _, then letters, digits or _), so it is not registered; rename it")
+    return f"`{name}`"
 
 
 def registration_script(config: Config) -> Path:
@@ -110,21 +120,43 @@ def thrift_server_pid(config: Config) -> int | None:
     return pid if b"thrift" in cmdline and b"serve" in cmdline else None
 
 
-def sql_client_command(config: Config, client_args: list[str], init_flag: str = "-i") -> list[str]:
+def beeline_login(config: Config, password: str | None = None) -> tuple[list[str], int | None]:
+    """beeline's login arguments for the Thrift server, and the pipe it reads the password from
+    (the caller passes it on to beeline): `-w /dev/fd/N` keeps the password off the command line,
+    where anyone on the machine could list it, and off the disk. `password` defaults to the one
+    in the environment variable `catalog.password_env` names."""
+    if config.catalog.authentication == "none":
+        return [], None
+    password = os.environ.get(config.catalog.password_env) if password is None else password
+    if not password:
+        raise CatalogError(f"the Thrift server asks for a login: set {config.catalog.password_env} "
+                           f"(catalog.password_env in {config.path}) to the password of {config.catalog.user}")
+    read_end, write_end = os.pipe()
+    os.write(write_end, password.encode("utf-8"))
+    os.close(write_end)
+    return ["-n", config.catalog.user, "-w", f"/dev/fd/{read_end}"], read_end
+
+
+def sql_client_command(config: Config, client_args: list[str], init_flag: str = "-i") -> tuple[list[str], int | None]:
     """The SQL client on the catalog with the registration script run first (`init_flag`):
-    beeline on the running Thrift server, else spark-sql in a JVM of its own."""
+    beeline on the running Thrift server (logged in, with the descriptor its password is read
+    from), else spark-sql in a JVM of its own (and None)."""
     script = str(registration_script(config))
     if thrift_server_pid(config):
-        return [str(SPARK_BIN / "beeline"), "-u", jdbc_url(config), init_flag, script, *client_args]
+        login, password_fd = beeline_login(config)
+        return [str(SPARK_BIN / "beeline"), "-u", jdbc_url(config), *login, init_flag, script,
+                *client_args], password_fd
     from flowlake.session import spark_submit_args
 
     return [str(SPARK_BIN / "spark-sql"), *spark_submit_args(config, hive_catalog=True),
-            init_flag, script, *client_args]
+            init_flag, script, *client_args], None
 
 
 def open_sql(config: Config, client_args: list[str]) -> None:
     """Replace this process with the SQL client (so the terminal and Ctrl-C go to it)."""
-    command = sql_client_command(config, client_args)
+    command, password_fd = sql_client_command(config, client_args)
+    if password_fd is not None:
+        os.set_inheritable(password_fd, True)
     os.execv(command[0], command)
 
 
@@ -133,7 +165,13 @@ def register(config: Config) -> list[str]:
     tables = delta_tables(config)
     if not tables:
         return []
-    result = subprocess.run(sql_client_command(config, [], init_flag="-f"), capture_output=True, text=True)
+    command, password_fd = sql_client_command(config, [], init_flag="-f")
+    try:
+        result = subprocess.run(command, capture_output=True, text=True,
+                                pass_fds=() if password_fd is None else (password_fd,))
+    finally:
+        if password_fd is not None:
+            os.close(password_fd)
     if result.returncode != 0:
         raise CatalogError(f"registering {len(tables)} tables failed:\n{result.stderr[-3000:]}")
     return [f"{layer}.{table}" for layer, table in tables]

@@ -16,6 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+# What a catalog name or a monitored range's name may be: it becomes a SQL identifier, a file
+# name and part of an object key, where a quote, a dot, a slash or a space would mean something.
+PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
 FORMATS = ("auto", "nfcapd", "nfdump_csv", "goflow2_json", "vpc_flow_log", "argus", "pdns_cof")
 
 
@@ -151,8 +155,23 @@ class CatalogSettings:
     # Local catalog state: the embedded metastore, the Thrift server's PID and log.
     state_dir: str = "./.run/catalog"
     thrift_port: int = 10000
+    # Who may use the Thrift server: `ldap` checks each login's password with a simple bind as
+    # uid=<user>,<ldap_base_dn> at ldap_url (HiveServer2's own LDAP settings); `none` lets anyone
+    # who can reach 127.0.0.1 in, for a machine with one user. The default is the local slapd
+    # `make ldap-start` runs (infra/ldap.sh).
+    authentication: str = "ldap"
+    ldap_url: str = "ldap://127.0.0.1:3890"
+    ldap_base_dn: str = "ou=people,dc=flowlake,dc=test"
+    # Who beeline logs in as (`flowlake sql`, `register` while the server runs); the password is
+    # read from the environment variable named here, never from this file.
+    user: str = "analyst"
+    password_env: str = "FLOWLAKE_SQL_PASSWORD"
 
     def __post_init__(self):
+        if self.authentication not in ("ldap", "none"):
+            raise TypeError(f"authentication {self.authentication!r} is not one of ldap, none")
+        if self.authentication == "ldap" and not self.ldap_url.startswith(("ldap://", "ldaps://")):
+            raise TypeError(f"ldap_url {self.ldap_url!r} is not an ldap:// or ldaps:// URL")
         # Resolved once, like the URIs: the Thrift server and spark-sql must find the same path.
         object.__setattr__(self, "state_dir", str(Path(self.state_dir).resolve()))
 
@@ -190,6 +209,9 @@ class MaintenanceSettings:
             raise TypeError(f"reproducible_days {self.reproducible_days!r} is not a whole number of days (0 or more)")
 
 
+SMTP_TLS_MODES = ("none", "starttls", "tls")
+
+
 @dataclass(frozen=True)
 class ReportSettings:
     """Report windows and delivery (README, "Reports"). SMTP settings come by environment
@@ -216,17 +238,31 @@ class ReportSettings:
     allowed_recipients: tuple[str, ...] = ()
     smtp_host_env: str = "FLOWLAKE_SMTP_HOST"
     smtp_port_env: str = "FLOWLAKE_SMTP_PORT"
+    # The login: smtp_user, unless the variable smtp_user_env names is set (the Airflow task fills
+    # it from its connection); the password only ever from smtp_password_env.
+    smtp_user: str = ""
     smtp_user_env: str = "FLOWLAKE_SMTP_USER"
     smtp_password_env: str = "FLOWLAKE_SMTP_PASSWORD"
-    smtp_starttls: bool = False
+    # none: plain SMTP (a login then only to a server on this machine); starttls: upgraded
+    # before the login (port 587); tls: TLS from the first byte (SMTPS, port 465). The server's
+    # certificate is checked against the system's CAs, or the PEM file smtp_ca_file names.
+    smtp_tls: str = "none"
+    smtp_ca_file: str = ""
     send_attempts: int = 3
     retry_seconds: float = 2.0
     # Internal addresses in reports as keyed pseudonyms (flowlake.reports.pseudonyms); the key
-    # is read from the environment variable named here, never from this file.
-    pseudonymise: bool = False
+    # is read from the environment variable named here, never from this file. Unset: every
+    # report that is mailed is pseudonymised (mail leaves the warehouse's access control), the
+    # others not; true: every report; false: none, mailed or not (the explicit opt-out).
+    pseudonymise: bool | None = None
     pseudonym_key_env: str = "FLOWLAKE_PSEUDONYM_KEY"
 
     def __post_init__(self):
+        if self.pseudonymise not in (None, True, False):
+            raise TypeError(f"pseudonymise {self.pseudonymise!r} is not true or false (or unset: pseudonymise "
+                            f"mailed reports)")
+        if self.smtp_tls not in SMTP_TLS_MODES:
+            raise TypeError(f"smtp_tls {self.smtp_tls!r} is not one of {', '.join(SMTP_TLS_MODES)}")
         object.__setattr__(self, "recipients", tuple(self.recipients))
         object.__setattr__(self, "allowed_recipients", tuple(self.allowed_recipients))
         refused = [r for r in self.recipients if not recipient_allowed(r, self.allowed_recipients)]
@@ -306,6 +342,9 @@ def _ranges(path: str, raw) -> tuple[MonitoredRange, ...]:
         where = f"monitored_ranges[{i}]"
         if not isinstance(item, dict) or not item.get("name") or not item.get("cidrs"):
             raise _fail(path, f"{where} needs a name and a list of cidrs")
+        if not PLAIN_IDENTIFIER.fullmatch(str(item["name"])):
+            raise _fail(path, f"{where}.name {item['name']!r} is not a plain identifier "
+                              f"(a letter or _, then letters, digits or _): it names report files and keys")
         for cidr in item["cidrs"]:
             try:
                 ipaddress.ip_network(cidr, strict=True)

@@ -11,6 +11,7 @@ work by path and leave it off.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -109,15 +110,27 @@ def hive_catalog_conf(config: Config) -> dict[str, str]:
         # class path, not `spark.jars`: Delta's catalog must be on the class path itself.
         "spark.driver.extraClassPath": os.pathsep.join(spark_jars()),
     }
+    java_options = []
+    if config.catalog.authentication == "ldap":
+        # HiveServer2 binds as uid=<login>,<baseDN> with the login's password: PLAIN over SASL,
+        # so the password crosses the loopback connection in the clear and never leaves the host.
+        # The server reads the mode from its configuration, but its LDAP provider builds a
+        # HiveConf of its own, which sees only hive-site.xml and Java system properties.
+        ldap = {"hive.server2.authentication.ldap.url": config.catalog.ldap_url,
+                "hive.server2.authentication.ldap.baseDN": config.catalog.ldap_base_dn}
+        conf["spark.hadoop.hive.server2.authentication"] = "LDAP"
+        java_options += [f"-D{key}={shlex.quote(value)}" for key, value in ldap.items()]
     if config.catalog.metastore_uri:
         conf["spark.hadoop.hive.metastore.uris"] = config.catalog.metastore_uri
+        if java_options:
+            conf["spark.driver.extraJavaOptions"] = " ".join(java_options)
         return conf
     state = config.catalog.state_dir
     conf.update({
         "spark.hadoop.javax.jdo.option.ConnectionURL":
             f"jdbc:derby:;databaseName={state}/metastore_db;create=true",
         # derby.log goes beside the database instead of the working directory.
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={state}",
+        "spark.driver.extraJavaOptions": " ".join([f"-Dderby.system.home={state}", *java_options]),
         # Where the databases' own directories and analysts' managed tables go; flowlake's
         # tables are external, in the warehouse.
         "spark.sql.warehouse.dir": f"file://{state}/spark-warehouse",

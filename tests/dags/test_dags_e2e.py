@@ -237,7 +237,8 @@ def leaks(paths: list[Path], secrets: list[tuple[str, str]]) -> list[str]:
 
 
 def test_no_secret_in_anything_the_runs_produced(lake, ingested, tmp_path):
-    """The S3 secret key and the SMTP password (unique to this test run, tests/conftest.py)
+    """The S3 secret key, the SMTP password and the pseudonyms' key (unique to this test run,
+    tests/conftest.py; the mailed reports use it)
     appear nowhere in what the DAG runs above produced: Airflow's task logs and metadata
     database, what the tests printed and logged, the config and warehouse, every object in the
     bucket (dumps, reports, delivery records), the delivered mail, the local servers' logs.
@@ -246,9 +247,9 @@ def test_no_secret_in_anything_the_runs_produced(lake, ingested, tmp_path):
     from tests.dags.conftest import AIRFLOW_HOME, CAPTURED_OUTPUT
 
     config, _ = lake
-    secrets = [(name, os.environ[name]) for name in ("AWS_SECRET_ACCESS_KEY", "FLOWLAKE_SMTP_PASSWORD")
-               if os.environ.get(name)]
-    assert [name for name, _ in secrets] == ["AWS_SECRET_ACCESS_KEY", "FLOWLAKE_SMTP_PASSWORD"]
+    names = ["AWS_SECRET_ACCESS_KEY", "FLOWLAKE_SMTP_PASSWORD", "FLOWLAKE_PSEUDONYM_KEY"]
+    secrets = [(name, os.environ[name]) for name in names if os.environ.get(name)]
+    assert [name for name, _ in secrets] == names
     client = s3_client(config.s3)
     bucket, _ = split_s3(config.raw_uri)
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):

@@ -25,7 +25,7 @@ SERVICES = {"minio", "minio-bucket", "postgres", "hive-metastore", "spark-master
             "spark-worker-2", "airflow-init", "airflow-api-server", "airflow-scheduler",
             "airflow-dag-processor", "airflow-triggerer"}
 SECRET_NAMES = ("POSTGRES_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "AIRFLOW_FERNET_KEY",
-                "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "SMTP_PASSWORD")
+                "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "SMTP_PASSWORD", "PSEUDONYM_KEY")
 
 
 def render(env_file) -> subprocess.CompletedProcess:

@@ -1,6 +1,7 @@
-"""Reports with `reports.pseudonymise: true`: no internal address of the monitored ranges is
-left in any rendered file (HTML, CSV, PNG), and the crypto report names its hosts by their
-keyed pseudonyms instead. Renders from the shared `gold_lake` (tests/integration/conftest.py)."""
+"""A mailed report, with `reports.pseudonymise` left unset: no internal address of the monitored
+ranges is left in any rendered file (HTML, CSV, PNG) or in the mail, and the crypto report names
+its hosts by their keyed pseudonyms instead. Renders from the shared `gold_lake`
+(tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
@@ -33,15 +34,20 @@ def files_naming(folder: Path, addresses: set[str]) -> list[str]:
                   for match in [pattern.search(path.read_bytes())] if match)
 
 
-def test_pseudonymised_reports_name_no_internal_address(spark, gold_lake, tmp_path, monkeypatch):
+def test_a_mailed_report_is_pseudonymised_by_default_and_names_no_internal_address(spark, gold_lake, tmp_path,
+                                                                                    monkeypatch, smtp_maildir):
     config, _ = gold_lake
     monkeypatch.setenv(KEY_ENV, "flowlake-test-pseudonym-key")
-    settings = ReportSettings(local_timezone="Asia/Pyongyang", pseudonymise=True, pseudonym_key_env=KEY_ENV)
+    settings = ReportSettings(local_timezone="Asia/Pyongyang", pseudonym_key_env=KEY_ENV,
+                              recipients=("analyst@flowlake.test",), allowed_recipients=("@flowlake.test",))
     config = replace(config, reports_uri=f"file://{tmp_path}", reports=settings)
-    result = run_report(spark, config, "crypto", date(2017, 10, 31), REPORTS_RUN_TIME, False, False, Progress("test"))
+    result = run_report(spark, config, "crypto", date(2017, 10, 31), REPORTS_RUN_TIME, True, False, Progress("test"))
 
     addresses = internal_addresses(spark, config)
-    assert addresses and files_naming(tmp_path, addresses) == []
+    assert result["emailed"] and addresses and files_naming(tmp_path, addresses) == []
+    mail = tmp_path / "mail.eml"
+    mail.write_bytes(next(m for m in smtp_maildir if m["Message-ID"] == result["message_id"]).as_bytes())
+    assert files_naming(tmp_path, addresses) == []
     html = (tmp_path / "crypto" / "2017-10-01_2017-10-31" / "report.html").read_text()
     assert re.search(r"host-[0-9a-f]{16}", html)
     assert any(re.match(r"host-[0-9a-f]{16} ", line) for line in result["report"].headlines)

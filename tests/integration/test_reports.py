@@ -232,7 +232,7 @@ def test_a_send_that_keeps_failing_is_retried_reported_and_the_report_kept(repor
     config, results = reports
     config = replace(config, reports_uri=f"file://{tmp_path}/reports")
     report = results["crypto"]["report"]
-    down = SmtpServer("127.0.0.1", 9, None, None, False)  # the discard port: nothing listens
+    down = SmtpServer("127.0.0.1", 9, None, None)  # the discard port: nothing listens
     said = StringIO()
     with pytest.raises(DeliveryFailed, match="not sent after 3 attempts"):
         deliver(config, report, True, False, Progress("test", stream=said), server=down)

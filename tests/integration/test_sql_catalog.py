@@ -2,11 +2,15 @@
 
 Gold is the shared `gold_lake`, built in the shared (Hive-less) session; everything that
 opens the metastore runs as its own process through the `flowlake` command, as a user runs
-it. Rows from the catalog are compared with Spark reading the Delta tables directly.
+it. Rows from the catalog are compared with Spark reading the Delta tables directly. The
+Thrift server asks for a login, checked against the local LDAP server (infra/ldap.sh), and
+listens on 127.0.0.1 only: one server start checks it all, as a start costs a minute.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
 import subprocess
 import sys
@@ -17,7 +21,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql.types import BooleanType, DateType, DoubleType, IntegerType, LongType, StructType
 
-from flowlake.catalog import SPARK_BIN, jdbc_url
+from flowlake.catalog import SPARK_BIN, beeline_login, jdbc_url
 from flowlake.config import load_config
 from flowlake.gold.build import GOLD_TABLES
 from flowlake.tables import table_version
@@ -35,12 +39,14 @@ def flowlake(*args: str, timeout: float = 600) -> str:
 
 
 @pytest.fixture(scope="module")
-def lake(gold_lake, tmp_path_factory):
-    """A config of its own (catalog state, a free Thrift port) on the shared gold lake."""
+def lake(gold_lake, ldap_url, tmp_path_factory):
+    """A config of its own (catalog state, a free Thrift port, the local LDAP server) on the
+    shared gold lake."""
     folder = tmp_path_factory.mktemp("sql_catalog")
     shared = gold_lake[0]
     path = write_config(folder, raw_uri=shared.raw_uri, warehouse_uri=shared.warehouse_uri,
-                        catalog={"state_dir": str(folder / "catalog"), "thrift_port": free_port()})
+                        catalog={"state_dir": str(folder / "catalog"), "thrift_port": free_port(),
+                                 "ldap_url": ldap_url})
     return str(path), load_config(path)
 
 
@@ -67,15 +73,25 @@ def typed(value: str, data_type):
     return value
 
 
+def beeline(config, sql: str, password: str | None = None) -> subprocess.CompletedProcess:
+    """beeline on the gold database, logged in as the config's user with `password` (default:
+    the one in the environment), running `sql`."""
+    login, password_fd = beeline_login(config, password)
+    command = [str(SPARK_BIN / "beeline"), "-u", jdbc_url(config, "gold"), *login, "--outputformat=tsv2",
+               "--silent=true", "-e", sql]
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, pass_fds=(password_fd,))
+    finally:
+        os.close(password_fd)
+
+
 def beeline_results(config, queries: dict[str, tuple[str, StructType]]) -> dict[str, list[tuple]]:
     """Run the queries in one beeline session over JDBC; each result as sorted typed rows.
 
     tsv2 prints a header line before each result (after beeline's echoed prompts), which is
     where one result ends and the next begins. (Its csv2 does not quote commas in values.)
     """
-    command = [str(SPARK_BIN / "beeline"), "-u", jdbc_url(config, "gold"), "--outputformat=tsv2",
-               "--silent=true", "-e", "; ".join(sql for sql, _ in queries.values())]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = beeline(config, "; ".join(sql for sql, _ in queries.values()))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     headers = {"\t".join(schema.names): name for name, (_, schema) in queries.items()}
     results, current = {}, None
@@ -103,6 +119,36 @@ def catalog_processes(state_dir: str) -> list[int]:
     return pids
 
 
+def listening_addresses(pids: list[int]) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket these processes listen on, from /proc/net/tcp{,6}:
+    every one, whatever port Spark or HiveServer2 picked, not only the one a test knows of."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # 0A: LISTEN
+                address, port = local.split(":")
+                # The kernel prints each 32-bit word of the address in host (little-endian) order.
+                raw = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, len(address), 8))
+                found.add((str(ipaddress.ip_address(raw)), int(port, 16)))
+    return found
+
+
+def is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback)
+
+
 def test_tables_are_queried_by_name_in_spark_sql(spark, lake):
     config_path, config = lake
     schema, usage = delta_rows(spark, config, "service_usage_daily")
@@ -124,6 +170,21 @@ def test_thrift_server_serves_every_gold_table_as_spark_reads_it_and_stops_clean
     flowlake("thrift", "start", "--config", config_path)
     print(f"Thrift server up in {time.monotonic() - started:.1f}s")
     try:
+        # Every socket the server and its JVM listen on is on the loopback interface, the
+        # Thrift port among them.
+        listening = listening_addresses(catalog_processes(state_dir))
+        assert port in {p for _, p in listening} and all(is_loopback(a) for a, _ in listening), listening
+
+        # A wrong password is refused by the LDAP bind (the server's log says so), and nothing
+        # is served.
+        refused = beeline(config, "SELECT count(*) AS n FROM gold.service_usage_daily",
+                          password="not-" + os.environ[config.catalog.password_env])
+        assert refused.returncode != 0 and "Error validating the login" in refused.stderr, \
+            refused.stdout[-2000:] + refused.stderr[-2000:]
+        assert "\nn\n" not in refused.stdout
+        log = (Path(state_dir) / "thrift-server.log").read_text()
+        assert "Error validating LDAP user" in log and "Invalid Credentials" in log
+
         served = beeline_results(config, {t: (f"SELECT * FROM gold.{t}", schema)
                                           for t, (schema, _) in expected.items()})
         assert served == {table: rows for table, (_, rows) in expected.items()}

@@ -55,6 +55,17 @@ def test_only_monitored_ranges_is_required(tmp_path):
     ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nmaintenance: {reproducible_days: 1 year}\n",
      "maintenance: reproducible_days '1 year' is not a whole number of days"),
     ("monitored_ranges: [\n", "not valid YAML"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\ncatalog: {authentication: kerberos}\n",
+     "catalog: authentication 'kerberos' is not one of ldap, none"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nreports: {smtp_tls: ssl}\n",
+     "reports: smtp_tls 'ssl' is not one of none, starttls, tls"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\nreports: {pseudonymise: 'no'}\n",
+     "reports: pseudonymise 'no' is not true or false"),
+    # A range name becomes report file names and object keys: no path, no SQL, no spaces.
+    ("monitored_ranges: [{name: ../../etc/x, cidrs: ['10.0.0.0/8']}]\n",
+     "monitored_ranges[0].name '../../etc/x' is not a plain identifier"),
+    ("monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}, {name: 'kp west', cidrs: ['11.0.0.0/8']}]\n",
+     "monitored_ranges[1].name 'kp west' is not a plain identifier"),
 ])
 def test_bad_config_names_the_file_and_the_key(tmp_path, text, message):
     path = write(tmp_path, text)

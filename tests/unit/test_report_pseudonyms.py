@@ -36,7 +36,25 @@ def test_pseudonym_key_comes_from_the_environment_and_is_required_when_enabled(m
     settings = ReportSettings(pseudonymise=True, pseudonym_key_env="FLOWLAKE_TEST_PSEUDONYM_KEY")
     monkeypatch.delenv("FLOWLAKE_TEST_PSEUDONYM_KEY", raising=False)
     with pytest.raises(PseudonymKeyMissing, match="FLOWLAKE_TEST_PSEUDONYM_KEY .reports.pseudonym_key_env. is not set"):
-        pseudonym_key(settings)
+        pseudonym_key(settings, emailed=False)
     monkeypatch.setenv("FLOWLAKE_TEST_PSEUDONYM_KEY", "s3cret")
-    assert pseudonym_key(settings) == b"s3cret"
-    assert pseudonym_key(ReportSettings()) is None
+    assert pseudonym_key(settings, emailed=False) == b"s3cret"
+
+
+@pytest.mark.parametrize("pseudonymise, emailed, expected", [
+    (None, True, b"s3cret"),  # the default: a mailed report is pseudonymised
+    (None, False, None),
+    (False, True, None),  # the explicit opt-out
+    (True, False, b"s3cret"),
+])
+def test_mailed_reports_are_pseudonymised_unless_the_config_opts_out(monkeypatch, pseudonymise, emailed, expected):
+    monkeypatch.setenv("FLOWLAKE_TEST_PSEUDONYM_KEY", "s3cret")
+    settings = ReportSettings(pseudonymise=pseudonymise, pseudonym_key_env="FLOWLAKE_TEST_PSEUDONYM_KEY")
+    assert pseudonym_key(settings, emailed) == expected
+
+
+def test_a_mailed_report_without_the_key_stops_and_says_how_to_opt_out(monkeypatch):
+    monkeypatch.delenv("FLOWLAKE_TEST_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(PseudonymKeyMissing, match="a mailed report names internal hosts by pseudonym unless "
+                                                  "reports.pseudonymise is false"):
+        pseudonym_key(ReportSettings(pseudonym_key_env="FLOWLAKE_TEST_PSEUDONYM_KEY"), emailed=True)

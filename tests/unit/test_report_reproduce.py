@@ -23,7 +23,8 @@ def delivered_report() -> Report:
     provenance = {"data window": "2017-05-01 to 2017-10-31", "silver.flows": "version 3 (file:///w/silver/flows)",
                   **REFERENCES, "generated at": "2026-01-01T00:00:00+00:00"}
     return Report("trend", "Trend", ReportWindow("trend", date(2017, 5, 1), date(2017, 10, 31)), [], [], provenance,
-                  {"silver.flows": ("file:///w/silver/flows", 3), "gold.served_daily": ("file:///w/gold/served_daily", 0)})
+                  {"silver.flows": ("file:///w/silver/flows", 3), "gold.served_daily": ("file:///w/gold/served_daily", 0)},
+                  pseudonymised=True)
 
 
 def config() -> Config:
@@ -45,6 +46,7 @@ def test_a_delivery_manifest_reads_back_as_what_the_report_used():
     # The settings come back as the same objects (JSON turns the tuples into lists).
     assert ReportSettings(**manifest.settings["reports"]) == config().reports
     assert GoldSettings(**manifest.settings["gold"]) == config().gold
+    assert manifest.pseudonymised
 
 
 def manifest_with(**changes) -> str:
@@ -67,6 +69,7 @@ def manifest_with(**changes) -> str:
     (manifest_with(references={"service catalog": "2026.11"}),
      "references lacks public suffix list, geo database, ASN database"),
     (manifest_with(settings={"reports": {}}), "settings.gold is None, expected a dict"),
+    (manifest_with(pseudonymised="yes"), "pseudonymised is 'yes', expected a bool"),
 ])
 def test_a_bad_manifest_is_refused_naming_the_file_and_the_key(text, message):
     with pytest.raises(ManifestError) as err:

@@ -11,7 +11,7 @@ import pytest
 from flowlake.config import ReportSettings, recipient_allowed
 from flowlake.progress import Progress
 from flowlake.reports.crypto import contact_activity, host_activity
-from flowlake.reports.deliver import DeliveryFailed, send_with_retries
+from flowlake.reports.deliver import DeliveryFailed, SmtpServer, send_with_retries
 from flowlake.reports.document import Report, Section, render_html, report_files
 from flowlake.reports.job import ReportRefused, check_shares
 from flowlake.reports.overseas import ranked_countries, with_ratio_intervals
@@ -201,3 +201,29 @@ def test_served_services_per_range_and_port_with_the_countries_reaching_them_mos
         {"range_name": "kp", "internal_port": 22, "protocol": 6, "hosts": 1, "flows": 1, "bytes": 60,
          "remote_ips": 1, "top_countries": "NL"}]
     assert served_services(served.iloc[0:0]).empty
+
+
+def test_report_csvs_neutralise_cells_a_spreadsheet_would_run_as_formulas():
+    table = pd.DataFrame({
+        "domain": ["=HYPERLINK(\"http://x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\ry", "ok-1=2", None],
+        "bytes": [1, -2, 3, 4, 5, 6, 7, 8],
+        "share": [0.5, -0.25, 0.0, 1.0, 0.1, 0.2, 0.3, 0.4]})
+    report = Report("trend", "Trend", ReportWindow("trend", date(2017, 7, 1), date(2017, 7, 31)), [],
+                    [Section("cells", "Cells", table=table)], {})
+    lines = report_files(report)["cells.csv"].decode().split("\n")
+    assert lines == ["domain,bytes,share", "\"'=HYPERLINK(\"\"http://x\"\")\",1,0.5", "'+1+cmd|' /C calc'!A0,-2,-0.25",
+                     "'-2+3,3,0.0", "'@SUM(A1),4,1.0", "'\tx,5,0.1", "'\ry,6,0.2", "ok-1=2,7,0.3", ",8,0.4", ""]
+    # The table the HTML shows is the report's own, untouched.
+    assert table["domain"].iloc[0].startswith("=")
+
+
+def test_the_smtp_password_never_goes_to_another_machine_in_the_clear(monkeypatch):
+    monkeypatch.setenv("FLOWLAKE_SMTP_HOST", "mail.example.org")
+    monkeypatch.delenv("FLOWLAKE_SMTP_PORT", raising=False)
+    monkeypatch.setenv("FLOWLAKE_SMTP_USER", "reports")
+    with pytest.raises(DeliveryFailed, match="password to mail.example.org in the clear: set reports.smtp_tls"):
+        SmtpServer.from_environment(ReportSettings())
+    assert SmtpServer.from_environment(ReportSettings(smtp_tls="tls")).port == 465
+    assert SmtpServer.from_environment(ReportSettings(smtp_tls="starttls")).port == 587
+    monkeypatch.setenv("FLOWLAKE_SMTP_HOST", "127.0.0.1")
+    assert SmtpServer.from_environment(ReportSettings()).port == 25

@@ -12,7 +12,8 @@
   fails raises `DeliveryFailed` after the files are published, so the report is kept and a
   re-run (or Airflow's retry) sends it.
 SMTP host, port, user and password come from the environment variables ReportSettings names;
-the Airflow task fills them from its SMTP connection. The password is never logged.
+the Airflow task fills them from its SMTP connection. The password is never logged, and never
+sent over plain SMTP to another machine: `reports.smtp_tls` is starttls or tls for that.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import smtplib
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ from flowlake.reports.reproduce import MANIFEST, delivery_manifest
 from flowlake.storage import list_objects, read_object, write_object
 
 RECORD = "delivery.json"
+# A login over plain SMTP is refused unless it stays on this machine.
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 INDEX = jinja2.Environment(autoescape=True).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>flowlake reports</title>
@@ -58,21 +62,32 @@ class SmtpServer:
     port: int
     user: str | None
     password: str | None
-    starttls: bool
+    tls: str = "none"  # ReportSettings.smtp_tls
+    ca_file: str | None = None
 
     @classmethod
     def from_environment(cls, settings: ReportSettings) -> "SmtpServer":
         host = os.environ.get(settings.smtp_host_env)
         if not host:
             raise DeliveryFailed(f"no SMTP host: set {settings.smtp_host_env} (and {settings.smtp_port_env})")
-        return cls(host, int(os.environ.get(settings.smtp_port_env) or 25),
-                   os.environ.get(settings.smtp_user_env) or None, os.environ.get(settings.smtp_password_env) or None,
-                   settings.smtp_starttls)
+        user = os.environ.get(settings.smtp_user_env) or settings.smtp_user or None
+        if user and settings.smtp_tls == "none" and host not in LOOPBACK_HOSTS:
+            raise DeliveryFailed(f"refusing to send the SMTP password to {host} in the clear: set reports.smtp_tls "
+                                 f"to starttls or tls")
+        default_port = {"none": 25, "starttls": 587, "tls": 465}[settings.smtp_tls]
+        return cls(host, int(os.environ.get(settings.smtp_port_env) or default_port), user,
+                   os.environ.get(settings.smtp_password_env) or None, settings.smtp_tls,
+                   settings.smtp_ca_file or None)
 
     def send(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=30) as client:
-            if self.starttls:
-                client.starttls()
+        context = ssl.create_default_context(cafile=self.ca_file)
+        if self.tls == "tls":
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=30, context=context)
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=30)
+        with client:
+            if self.tls == "starttls":
+                client.starttls(context=context)
             if self.user:
                 client.login(self.user, self.password or "")
             client.send_message(message)

@@ -87,6 +87,8 @@ class Report:
     provenance: dict[str, str]
     # "layer.table" -> (location, Delta version read): what a delivery records to be reproduced.
     table_versions: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Whether internal addresses appear as pseudonyms: a reproduction must render them so again.
+    pseudonymised: bool = False
 
 
 def render_html(report: Report) -> str:
@@ -100,5 +102,20 @@ def report_files(report: Report) -> dict[str, bytes]:
         if section.chart:
             files[f"{section.name}.png"] = section.chart
         if section.table is not None:
-            files[f"{section.name}.csv"] = section.table.to_csv(index=False).encode("utf-8")
+            files[f"{section.name}.csv"] = spreadsheet_safe(section.table).to_csv(index=False).encode("utf-8")
     return files
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, "CSV Injection"):
+# a domain name or hostname in a report is data from the network, so anyone can plant one.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with every text cell a spreadsheet would run as a formula prefixed by `'`, which
+    makes it text; numbers (negative ones too) stay numbers, as they are not strings."""
+    def neutralised(value):
+        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+    text = [c for c in table.columns if pd.api.types.is_string_dtype(table[c])]
+    return table.assign(**{c: table[c].map(neutralised) for c in text}) if text else table

@@ -11,7 +11,8 @@ trend silver's flows of the window (weekday-by-hour, distinct hosts, and bytes p
 and category for the bootstrap intervals), for the overseas report silver's rows the presence
 rule counts (per host, day and country, for the activity ratios' intervals), with the Delta
 versions read. Transform is the report's pure builder (`trend`, `overseas`, `crypto`), after
-internal addresses are pseudonymised when `reports.pseudonymise` is on (`pseudonyms`); every
+internal addresses are pseudonymised when the report is mailed or `reports.pseudonymise` says so
+(`pseudonyms`); every
 report then gets its coverage (`coverage`: how much of its bytes were unclassified, ambiguous
 or estimated from sampling, from gold.service_usage_daily). Validate
 refuses an empty window and shares that do not add up. Load is `flowlake.reports.deliver`.
@@ -118,11 +119,12 @@ def in_window(df: DataFrame, start: date, end: date, column: str = "day") -> Dat
 
 
 def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_time: datetime,
-                 pinned: Manifest | None = None) -> Report:
-    """The report of `window`, closing with its coverage (a headline line and a section); from
-    the versions `pinned` recorded when it is given, from the current ones otherwise."""
+                 emailed: bool, pinned: Manifest | None = None) -> Report:
+    """The report of `window`, closing with its coverage (a headline line and a section);
+    pseudonymised when `emailed` unless the config says otherwise (`pseudonymises`); from the
+    versions `pinned` recorded when it is given, from the current ones otherwise."""
     # Read first: with pseudonymisation on and no key, no report is rendered at all.
-    key = pseudonym_key(config.reports)
+    key = pseudonym_key(config.reports, emailed)
     frames, provenance, versions = read_tables(spark, config, window.name, pinned)
     provenance = {"data window": f"{window.start} to {window.end}"
                   + (f", compared with {window.previous_start} to {window.previous_end}" if window.previous_start else ""),
@@ -132,6 +134,7 @@ def build_report(spark: SparkSession, config: Config, window: ReportWindow, run_
     report.headlines.append(coverage_headline(usage))
     report.sections.append(coverage_section(usage))
     report.table_versions = versions
+    report.pseudonymised = key is not None
     return report
 
 
@@ -193,7 +196,8 @@ def run_report(spark: SparkSession, config: Config, name: str, as_of: date, run_
                resend: bool, progress: Progress) -> dict:
     window = report_window(name, as_of, config.reports)
     with progress.stage(f"render {name} {window.label}") as stage:
-        report = build_report(spark, config, window, run_time)
+        # Rendered once for both: the files published are the ones mailed.
+        report = build_report(spark, config, window, run_time, email and bool(config.reports.recipients))
         stage.done(rows=len(report.sections))
     with progress.stage("deliver") as stage:
         delivery = deliver(config, report, email, resend, progress)
@@ -220,7 +224,8 @@ def reproduce_report(spark: SparkSession, config: Config, folder: str, run_time:
     settings = config_from_manifest(config, pinned)
     window = report_window(pinned.name, pinned.as_of, settings.reports)
     with progress.stage(f"reproduce {pinned.delivery}") as stage:
-        report = build_report(spark, settings, window, run_time, pinned)
+        # Pseudonymised again exactly when the delivery was (its settings are the recorded ones).
+        report = build_report(spark, settings, window, run_time, pinned.pseudonymised, pinned)
         files = report_files(report)
         for name, data in files.items():
             write_object(f"{folder}/{REPRODUCED}/{name}", data, config.s3)

@@ -1,4 +1,5 @@
-"""Pseudonymised internal addresses for the reports (config `reports.pseudonymise: true`).
+"""Pseudonymised internal addresses for the reports: every mailed report unless the config says
+`reports.pseudonymise: false`, every report with `true`.
 
 `pseudonymised(df, column, key)` replaces each address in `column` by `host-` and the first 16
 hex digits of HMAC-SHA256(key, address): the same host keeps the same name across reports and
@@ -34,16 +35,25 @@ class PseudonymKeyMissing(PipelineStopped):
     """Pseudonymisation is on but its key is not in the environment."""
 
 
-def pseudonym_key(settings: ReportSettings) -> bytes | None:
-    """The HMAC key when `reports.pseudonymise` is on, else None; refuses a missing key."""
-    if not settings.pseudonymise:
+def pseudonymises(settings: ReportSettings, emailed: bool) -> bool:
+    """Whether a report's internal addresses are pseudonymised: `reports.pseudonymise` when set,
+    else exactly when the report is mailed."""
+    return emailed if settings.pseudonymise is None else settings.pseudonymise
+
+
+def pseudonym_key(settings: ReportSettings, emailed: bool) -> bytes | None:
+    """The HMAC key when the report is pseudonymised (`pseudonymises`), else None; refuses a
+    missing key."""
+    if not pseudonymises(settings, emailed):
         return None
     key = os.environ.get(settings.pseudonym_key_env, "")
     if not key:
+        why = "reports.pseudonymise is true" if settings.pseudonymise else \
+            "a mailed report names internal hosts by pseudonym unless reports.pseudonymise is false"
         raise PseudonymKeyMissing(
-            f"reports.pseudonymise is true but the environment variable {settings.pseudonym_key_env} "
-            f"(reports.pseudonym_key_env) is not set or empty: set it to a secret key, the same one for "
-            f"every run, or set reports.pseudonymise to false")
+            f"{why}, but the environment variable {settings.pseudonym_key_env} (reports.pseudonym_key_env) "
+            f"is not set or empty: set it to a secret key, the same one for every run, or set "
+            f"reports.pseudonymise to false")
     return key.encode("utf-8")
 
 

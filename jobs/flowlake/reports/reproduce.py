@@ -49,6 +49,7 @@ class Manifest:
     tables: dict[str, tuple[str, int]]  # "layer.table" -> (location, Delta version)
     references: dict[str, str]  # REFERENCES -> version
     settings: dict[str, dict]  # "reports", "gold" -> the settings' fields
+    pseudonymised: bool = False  # internal addresses shown as pseudonyms
 
 
 def delivery_manifest(config: Config, report: Report) -> dict:
@@ -58,7 +59,8 @@ def delivery_manifest(config: Config, report: Report) -> dict:
             "tables": {name: {"location": location, "version": version}
                        for name, (location, version) in report.table_versions.items()},
             "references": {key: report.provenance[key] for key in REFERENCES},
-            "settings": {"reports": asdict(config.reports), "gold": asdict(config.gold)}}
+            "settings": {"reports": asdict(config.reports), "gold": asdict(config.gold)},
+            "pseudonymised": report.pseudonymised}
 
 
 def parse_manifest(text: bytes | str, uri: str) -> Manifest:
@@ -102,7 +104,7 @@ def parse_manifest(text: bytes | str, uri: str) -> Manifest:
     for key in ("reports", "gold"):
         field(f"settings.{key}", dict, settings.get(key))
     return Manifest(field("delivery", str), name, as_of, delivered_at, tables,
-                    {key: references[key] for key in REFERENCES}, settings)
+                    {key: references[key] for key in REFERENCES}, settings, field("pseudonymised", bool))
 
 
 def compare_files(delivered: dict[str, bytes | None], reproduced: dict[str, bytes]) -> list[str]:
