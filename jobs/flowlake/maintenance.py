@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 
 from flowlake.config import Config, load_config
 from flowlake.progress import Progress
-from flowlake.session import build_session
+from flowlake.session import writing_session
 from flowlake.tables import table_exists
 
 TABLES = (("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),
@@ -159,12 +159,9 @@ def main(argv: list[str] | None = None) -> MaintenanceResult:
     config = load_config(args.config)
     as_of = args.as_of or datetime.now(timezone.utc).date()
     progress = Progress("maintain")
-    spark = build_session(config, "flowlake-maintain")
-    try:
+    with writing_session(config, "flowlake-maintain", progress) as spark:
         result = run_maintenance(spark, config, as_of, progress)
         progress.summary(summary_lines(result, config))
-    finally:
-        spark.stop()
     return result
 
 

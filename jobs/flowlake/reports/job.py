@@ -40,7 +40,7 @@ from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised
 from flowlake.reports.trend import build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity
 from flowlake.silver.catalog import load_catalog
 from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
-from flowlake.session import build_session
+from flowlake.session import writing_session
 from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
 
 # Every report reads service_usage_daily too, for its coverage figures.
@@ -187,12 +187,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     config = load_config(args.config)
     progress = Progress("report")
-    spark = build_session(config, f"flowlake-report-{args.name}")
-    try:
+    with writing_session(config, f"flowlake-report-{args.name}", progress) as spark:
         result = run_report(spark, config, args.name, args.as_of, datetime.now(timezone.utc), args.email,
                             args.resend, progress)
-    finally:
-        spark.stop()
     progress.summary([*summary_lines(spark, config, {args.name: result}), f"emailed: {result['emailed']}"])
     return result
 
