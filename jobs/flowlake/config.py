@@ -45,12 +45,16 @@ class Source:
 
 @dataclass(frozen=True)
 class S3Settings:
-    """Names of the environment variables holding the S3 endpoint and credentials."""
+    """Names of the environment variables holding the S3 endpoint and credentials; the writer lease."""
 
     endpoint_env: str = "FLOWLAKE_S3_ENDPOINT"
     access_key_env: str = "AWS_ACCESS_KEY_ID"
     secret_key_env: str = "AWS_SECRET_ACCESS_KEY"
     region: str = "us-east-1"
+    # The writer lease on an s3a:// warehouse (flowlake.lease): a holder that stops renewing it
+    # (killed) loses it after lease_seconds; a run waits at most lease_wait_seconds for it.
+    lease_seconds: int = 300
+    lease_wait_seconds: int = 3600
 
     def endpoint(self) -> str | None:
         return os.environ.get(self.endpoint_env) or None

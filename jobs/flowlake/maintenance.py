@@ -38,7 +38,7 @@ from pyspark.sql import functions as F
 from flowlake.config import Config, load_config
 from flowlake.progress import Progress
 from flowlake.reports.reproduce import MANIFEST, Manifest, parse_manifest
-from flowlake.session import build_session
+from flowlake.session import writing_session
 from flowlake.storage import list_objects, read_object
 from flowlake.tables import table_exists, table_properties
 
@@ -272,12 +272,9 @@ def main(argv: list[str] | None = None) -> MaintenanceResult:
     config = load_config(args.config)
     as_of = args.as_of or datetime.now(timezone.utc).date()
     progress = Progress("maintain")
-    spark = build_session(config, "flowlake-maintain")
-    try:
+    with writing_session(config, "flowlake-maintain", progress) as spark:
         result = run_maintenance(spark, config, as_of, progress)
         progress.summary(summary_lines(result, config))
-    finally:
-        spark.stop()
     return result
 
 

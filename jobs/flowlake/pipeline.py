@@ -1,7 +1,8 @@
 """Run pipeline stages in one Spark session and print the closing summary.
 
 `run_stages(config, stages, app_name)` is what `flowlake run` and each job's `main()` call:
-one session for all the stages asked for (a JVM start costs seconds), stopped at the end.
+one session for all the stages asked for (a JVM start costs seconds), stopped at the end; on an
+s3a:// warehouse the run holds the writer lease throughout (flowlake.lease).
 
 Two runs may share a warehouse (a backfill beside a daily run, a manual re-run): when another
 run commits to a table between this stage's read and its commit, Delta refuses the commit,
@@ -20,7 +21,7 @@ from datetime import datetime, timezone
 from flowlake.config import Config, load_config
 from flowlake.errors import PipelineStopped
 from flowlake.progress import Progress
-from flowlake.session import build_session
+from flowlake.session import writing_session
 
 STAGES = ("bronze", "silver", "gold", "reports")
 CONFLICT_ATTEMPTS = 3
@@ -60,9 +61,8 @@ def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
     from flowlake.silver import build as silver_build
 
     progress = Progress(app_name.removeprefix("flowlake-"))
-    spark = build_session(config, app_name)
     results = {}
-    try:
+    with writing_session(config, app_name, progress) as spark:
         # The run's one clock reading: stages stamp rows with it, never with their own now().
         run_time = datetime.now(timezone.utc)
         lines = []
@@ -72,8 +72,6 @@ def run_stages(config: Config, stages: list[str], app_name: str) -> dict:
                 results[name] = run_stage(getattr(module, f"run_{name}"), name, spark, config, run_time, progress)
                 lines += module.summary_lines(spark, config, results[name])
         progress.summary(lines)
-    finally:
-        spark.stop()
     return results
 
 

@@ -5,7 +5,8 @@ the jars `make setup` fetched (FLOWLAKE_JARS_DIR, default .cache/jars), S3A poin
 endpoint and credentials named in config (read from the environment, never logged), UTC as
 session time zone, and memory and shuffle partitions sized for a 2-core machine.
 `hive_catalog=True` adds the Hive metastore that names the tables (flowlake.catalog); jobs
-work by path and leave it off.
+work by path and leave it off. A job that writes opens its session with `writing_session`, which
+holds the warehouse's writer lease (flowlake.lease) from before the session starts until it stops.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from flowlake.config import Config
+from flowlake.lease import writer_lease
+from flowlake.progress import Progress
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -174,3 +179,16 @@ def build_session(config: Config, app_name: str, hive_catalog: bool = False) -> 
     session.sparkContext.setLogLevel("WARN")
     _set_s3_credentials(session, config)
     return session
+
+
+@contextmanager
+def writing_session(config: Config, app_name: str, progress: Progress) -> Iterator[SparkSession]:
+    """A session for a job that writes to the warehouse, stopped on the way out. On an s3a://
+    warehouse the job holds the writer lease throughout, taken before the JVM starts, so a job
+    that waits for it holds no memory meanwhile."""
+    with writer_lease(config, app_name, progress):
+        spark = build_session(config, app_name)
+        try:
+            yield spark
+        finally:
+            spark.stop()

@@ -46,7 +46,7 @@ from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised
 from flowlake.reports.trend import build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity
 from flowlake.silver.catalog import configured_catalog
 from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
-from flowlake.session import build_session
+from flowlake.session import writing_session
 from flowlake.storage import list_objects, read_object, write_object
 from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
 
@@ -286,15 +286,12 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     config = load_config(args.config)
     progress = Progress("report")
-    spark = build_session(config, f"flowlake-report-{args.name or 'reproduce'}")
-    try:
+    with writing_session(config, f"flowlake-report-{args.name or 'reproduce'}", progress) as spark:
         if args.reproduce:
             result = reproduce_report(spark, config, args.reproduce, datetime.now(timezone.utc), progress)
         else:
             result = run_report(spark, config, args.name, args.as_of, datetime.now(timezone.utc), args.email,
                                 args.resend, progress)
-    finally:
-        spark.stop()
     if args.reproduce:
         progress.summary([f"reproduced: {result['files'][0].rsplit('/', 1)[0]}/report.html",
                           f"files that differ from the delivery: {len(result['differences'])}"])
