@@ -90,3 +90,33 @@ def test_files_differ_in_nothing_but_the_generation_time():
     assert compare_files(delivered, changed) == ["report.html: differs", "shares.csv: differs",
                                                  "shares.png: not rendered again", "weekly.csv: not in the delivery"]
     assert compare_files({**delivered, "shares.csv": None}, delivered) == ["shares.csv: not in the delivery"]
+
+
+@pytest.mark.parametrize("manifest, message", [
+    (None, "ReportRefused: {manifest} does not exist"),
+    ("{", "ManifestError: {manifest}: not JSON"),
+    (manifest_with(name="overseas", references={**REFERENCES, "service catalog": "1999.1"}),
+     "ReportRefused: trend/2017-05-01_2017-10-31 used service catalog 1999.1, this flowlake has"),
+])
+def test_flowlake_report_reproduce_refuses_a_folder_it_cannot_use_before_spark_starts(
+        tmp_path, monkeypatch, capsys, manifest, message):
+    from flowlake import cli
+
+    folder = tmp_path / "overseas" / "2017-10-01_2017-10-31"
+    folder.mkdir(parents=True)
+    if manifest is not None:
+        (folder / "manifest.json").write_text(manifest)
+    config = tmp_path / "flowlake.yaml"
+    config.write_text("monitored_ranges: [{name: kp, cidrs: ['175.45.176.0/22']}]\n")
+    monkeypatch.setattr("flowlake.reports.job.writing_session", lambda *args: pytest.fail("a Spark session started"))
+    assert cli.main(["report", "--config", str(config), "--reproduce", str(folder)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("flowlake: " + message.format(manifest=f"file://{folder}/manifest.json")), error
+
+
+def test_flowlake_report_reproduce_takes_nothing_but_the_folder(tmp_path):
+    from flowlake import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["report", "--config", str(tmp_path / "c.yaml"), "--reproduce", str(tmp_path), "--name", "trend"])
+    assert exit_.value.code == 2

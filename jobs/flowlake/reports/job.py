@@ -205,10 +205,10 @@ def run_report(spark: SparkSession, config: Config, name: str, as_of: date, run_
     return {"report": report, **delivery}
 
 
-def reproduce_report(spark: SparkSession, config: Config, folder: str, run_time: datetime,
-                     progress: Progress) -> dict:
-    """Render the delivery in `folder` again from what its manifest recorded, into
-    `folder/reproduced/`; returns the report and the files that differ from the delivered ones."""
+def delivered_manifest(config: Config, folder: str) -> Manifest:
+    """The manifest of the delivery in `folder`, read and checked before any Spark work: a
+    folder without one, a malformed one, or an overseas report of another catalog release is
+    refused naming the file."""
     folder = resolve_uri(folder)
     manifest_uri = f"{folder}/{MANIFEST}"
     text = read_object(manifest_uri, config.s3)
@@ -221,6 +221,15 @@ def reproduce_report(spark: SparkSession, config: Config, folder: str, run_time:
         # Its presence counts read the catalog's global infrastructure at render time.
         raise ReportRefused(f"{pinned.delivery} used service catalog {pinned.references['service catalog']}, "
                             f"this flowlake has {catalog_version}: render it with that catalog's release")
+    return pinned
+
+
+def reproduce_report(spark: SparkSession, config: Config, folder: str, run_time: datetime,
+                     progress: Progress) -> dict:
+    """Render the delivery in `folder` again from what its manifest recorded, into
+    `folder/reproduced/`; returns the report and the files that differ from the delivered ones."""
+    pinned = delivered_manifest(config, folder)
+    folder = resolve_uri(folder)
     settings = config_from_manifest(config, pinned)
     window = report_window(pinned.name, pinned.as_of, settings.reports)
     with progress.stage(f"reproduce {pinned.delivery}") as stage:
@@ -286,6 +295,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     config = load_config(args.config)
     progress = Progress("report")
+    if args.reproduce:
+        delivered_manifest(config, args.reproduce)  # refuses a folder it cannot use before Spark starts
     with writing_session(config, f"flowlake-report-{args.name or 'reproduce'}", progress) as spark:
         if args.reproduce:
             result = reproduce_report(spark, config, args.reproduce, datetime.now(timezone.utc), progress)
