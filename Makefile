@@ -19,11 +19,12 @@ export SPARK_LOCAL_IP := 127.0.0.1
 setup: $(VENV)/.installed $(JARS)/.fetched
 	@$(MAKE) --no-print-directory nfdump || echo "make setup: going on without nfdump; every format but nfcapd files can be read" >&2
 
-# The venv is rebuilt only when the lock or the package metadata change.
-$(VENV)/.installed: infra/requirements.lock pyproject.toml
+# The venv is rebuilt only when the lock or the package metadata change: every package of dev.txt,
+# each checked against its hashes, then flowlake itself (its dependencies are all in the lock).
+$(VENV)/.installed: infra/locks/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r infra/requirements.lock
+	$(BIN)/pip install -q --require-hashes -r infra/locks/dev.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
@@ -173,13 +174,17 @@ bench: setup
 lint: setup
 	$(BIN)/python -m pyflakes jobs tests bench
 
-# Re-resolve infra/requirements.in into the exact lock (run after changing a pin).
+# infra/locks/ from pyproject.toml's dependencies, with hashes, one lock per use: runtime.txt (the
+# jobs), production.txt (runtime and Airflow: infra/Dockerfile), dev.txt (all extras: make setup).
+# Versions already in a lock are kept unless pyproject.toml asks otherwise; UPGRADE=1 re-resolves.
+LOCKS := runtime: production:--extra=airflow dev:--all-extras
 lock:
-	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install -q -r infra/requirements.in
-	(echo "# Exact versions of every package flowlake's venv holds: make setup installs this file."; \
-	 echo "# Regenerate after changing infra/requirements.in: make lock"; \
-	 .lock-venv/bin/pip freeze) > infra/requirements.lock
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install -q uv==0.13.9
+	for lock in $(LOCKS); do \
+	  .lock-venv/bin/uv pip compile pyproject.toml $${lock#*:} --generate-hashes --no-annotate \
+	    --python-version 3.11.7 --python-platform x86_64-unknown-linux-gnu $(if $(UPGRADE),--upgrade) \
+	    --custom-compile-command "make lock" --quiet -o infra/locks/$${lock%%:*}.txt || exit 1; \
+	done
 	rm -rf .lock-venv
 
 clean:

@@ -1,6 +1,6 @@
 """Where the seconds of a small `flowlake run` go: the fixed costs issue 18 point 1 asks about.
 
-A benchmark, not a test: nothing asserts. It runs `flowlake.pipeline.run_stages` in this
+A benchmark, not a test: nothing asserts. It runs `flowlake.runner.run_stages` in this
 process with a timer around each piece of plumbing, and prints one JSON line: the whole
 run's seconds, each piece's seconds and calls, and how many Spark jobs each started.
 
@@ -76,7 +76,7 @@ def timed(piece: str, function):
 def instrument() -> None:
     """Wrap every piece's functions wherever flowlake's modules bound them by name."""
     # Every stage's module first, so the names they import are bound where they are used.
-    for module in ("flowlake.bronze.ingest", "flowlake.silver.build", "flowlake.gold.build", "flowlake.pipeline"):
+    for module in ("flowlake.bronze.ingest", "flowlake.silver.build", "flowlake.gold.build", "flowlake.runner"):
         importlib.import_module(module)
 
     for piece, names in PIECES.items():
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     instrument()
     record_stages()
     from flowlake.config import load_config
-    from flowlake.pipeline import run_stages
+    from flowlake.runner import run_stages
 
     run_stages(load_config(args.config), args.stages.split(","), "flowlake-run")
     record = {"label": args.label, "stages": args.stages, "total_s": round(time.monotonic() - started, 1),

@@ -57,9 +57,9 @@ with DAG(
         # A timeout fails the run without retrying (and mails the alert); an S3 error is retried.
         timeout=20 * 3600,
     )
-    bronze = spark_job("bronze", "bronze/ingest.py", settings)
-    silver = spark_job("silver", "silver/build.py", settings)
-    gold = spark_job("gold", "gold/build.py", settings)
+    bronze = spark_job("bronze", "bronze", settings)
+    silver = spark_job("silver", "silver", settings)
+    gold = spark_job("gold", "gold", settings)
 
     @task(outlets=GOLD_ASSETS)
     def publish_gold(first_day: str, last_day: str, outlet_events=None):

@@ -1,7 +1,7 @@
 """
 ### flowlake_maintenance: compaction, VACUUM, housekeeping, table sizes
 
-Every Sunday at 03:00 UTC, one Spark application (`jobs/flowlake/maintenance.py`) over every
+Every Sunday at 03:00 UTC, one Spark application (`jobs/run_stage.py --stage maintenance`) over every
 flowlake table: deletes bronze.quarantine rows older than `maintenance.quarantine_retention_days`
 before the run's day, reports manifest entries whose raw object is gone, OPTIMIZEs (compacts)
 each table, VACUUMs it with `maintenance.vacuum_retention_hours` from the config, and ends its
@@ -27,7 +27,7 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     settings = job_settings("{{ params.config }}")
-    settings >> spark_job("maintain", "maintenance.py", settings,
-                          ["--config", "{{ params.config }}", "--as-of",
+    settings >> spark_job("maintain", "maintenance", settings,
+                          ["--as-of",
                            # A run triggered without a logical date has no data interval.
                            "{{ (dag_run.data_interval_end or dag_run.run_after) | ds }}"])

@@ -5,8 +5,8 @@ Runs when `flowlake_ingest` has updated the gold tables (their Assets), and on t
 calendar every day at 06:00 UTC for the day before (nothing, until an ingest has published
 gold once). **reports_due** works out the window of days the run covers (the gold events' days, else the data interval, else the run parameters
 `first_day`/`last_day`) and, per report, the newest period ending in it: trend and overseas
-are monthly, crypto weekly (`flowlake.report_calendar`). Each due report is one Spark
-application (`jobs/flowlake/reports/job.py --name N --as-of D --email`) that renders it to
+are monthly, crypto weekly (`flowlake.periods`). Each due report is one Spark
+application (`jobs/run_stage.py --stage reports --name N --as-of D --email`) that renders it to
 `reports_uri/<name>/<period>/` and mails it through the `smtp_default` connection, whose
 settings reach the job as FLOWLAKE_SMTP_* variables when the task runs. Delivering a period
 again re-renders it but sends no second mail unless the run parameter `resend` is true.
@@ -19,7 +19,9 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
 
-from flowlake_wiring import DEFAULT_ARGS, GOLD_ASSETS, SMTP_ENV, config_param, job_settings, mapped_spark_job
+from flowlake_wiring import (
+    DEFAULT_ARGS, GOLD_ASSETS, SMTP_ENV, config_param, job_settings, mapped_spark_job, stage_arguments,
+)
 
 with DAG(
     dag_id="flowlake_reports",
@@ -46,7 +48,7 @@ with DAG(
         """The job arguments of each report with a period due in this run's window."""
         from datetime import date
 
-        from flowlake.report_calendar import due_reports, events_window
+        from flowlake.periods import due_reports, events_window
 
         # Before the first ingest published gold, a calendar run's reports could only fail on
         # missing tables, retrying for minutes while asset-triggered runs wait behind it
@@ -63,11 +65,11 @@ with DAG(
         due = {name: as_of for name, as_of in due_reports(*window).items() if as_of} if window else {}
         print(f"window {window}: due {due or 'nothing'}")
         resend = ["--resend"] if params.get("resend") else []
-        return [["--config", params["config"], "--name", name, "--as-of", as_of.isoformat(), "--email", *resend]
-                for name, as_of in due.items()]
+        return [stage_arguments("reports", ["--name", name, "--as-of", as_of.isoformat(), "--email", *resend],
+                                params["config"]) for name, as_of in due.items()]
 
     # One mapped task instance per due report (none due: the task is skipped), named in the UI
     # by report and period.
-    settings >> mapped_spark_job("render_and_deliver", "reports/job.py", settings,
+    settings >> mapped_spark_job("render_and_deliver", settings,
                                  reports_due(settings["first_day"], settings["last_day"]), env=SMTP_ENV,
-                                 map_index_template="{{ task.application_args[3] }} {{ task.application_args[5] }}")
+                                 map_index_template="{{ task.application_args[5] }} {{ task.application_args[7] }}")

@@ -20,14 +20,16 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Asset, Param, task
 
+# Table names only: flowlake.stages imports nothing beyond the standard library.
+from flowlake.stages import GOLD_TABLES
+
 PROJECT = Path(__file__).resolve().parents[1]
-JOBS = PROJECT / "jobs" / "flowlake"
+# Every stage is one Spark application: this script with --stage NAME (flowlake.stages).
+RUN_STAGE = PROJECT / "jobs" / "run_stage.py"
 SPARK_CONN, S3_CONN, SMTP_CONN = "spark_default", "flowlake_s3", "smtp_default"
 
 # The gold tables as Assets: flowlake_ingest publishes them, flowlake_reports is triggered by them.
-GOLD_TABLES = ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "crypto_contacts_daily",
-               "served_daily", "overseas_presence")
-GOLD_ASSETS = [Asset(name=f"gold.{t}", uri=f"flowlake://gold/{t}", group="gold") for t in GOLD_TABLES]
+GOLD_ASSETS = [Asset(name=str(t), uri=f"flowlake://gold/{t.name}", group="gold") for t in GOLD_TABLES]
 
 DEFAULT_ARGS = {
     "owner": "flowlake",
@@ -78,7 +80,7 @@ SMTP_ENV = {
 def job_settings(config: str, dag_run=None) -> dict:
     """Spark settings from flowlake's one builder (jars, Delta, memory) for the master the
     `spark_default` connection names, where raw dumps land, and the first and last day the run
-    covers (`flowlake.report_calendar.run_window`).
+    covers (`flowlake.periods.run_window`).
 
     A task, not parse-time code: it reads the config and the connection, and imports pyspark's
     session module.
@@ -86,7 +88,7 @@ def job_settings(config: str, dag_run=None) -> dict:
     from airflow.sdk import BaseHook
 
     from flowlake.config import load_config
-    from flowlake.report_calendar import run_window
+    from flowlake.periods import run_window
     from flowlake.session import spark_conf
 
     loaded = load_config(config)
@@ -98,18 +100,25 @@ def job_settings(config: str, dag_run=None) -> dict:
             "first_day": first and first.isoformat(), "last_day": last and last.isoformat()}
 
 
-def spark_job(task_id: str, job: str, settings, application_args: list[str] | None = None,
-              env: dict | None = None, **kwargs) -> SparkSubmitOperator:
-    """A flowlake job (`jobs/flowlake/<job>`) as a Spark application with flowlake's settings."""
+def stage_arguments(stage: str, options: list[str] | None = None, config: str = "{{ params.config }}") -> list[str]:
+    """`jobs/run_stage.py`'s arguments for `stage` (flowlake.stages): the run's config, as a
+    template unless a task passes the value it already has."""
+    return ["--stage", stage, "--config", config, *(options or [])]
+
+
+def spark_job(task_id: str, stage: str, settings, options: list[str] | None = None, env: dict | None = None,
+              **kwargs) -> SparkSubmitOperator:
+    """A flowlake stage as a Spark application (`jobs/run_stage.py`) with flowlake's settings."""
     return SparkSubmitOperator(
-        task_id=task_id, application=str(JOBS / job), conn_id=SPARK_CONN, conf=settings["spark_conf"],
-        name=f"flowlake-{task_id}", application_args=application_args or ["--config", "{{ params.config }}"],
+        task_id=task_id, application=str(RUN_STAGE), conn_id=SPARK_CONN, conf=settings["spark_conf"],
+        name=f"flowlake-{task_id}", application_args=stage_arguments(stage, options),
         env_vars={**S3_ENV, **(env or {})}, **kwargs)
 
 
-def mapped_spark_job(task_id: str, job: str, settings, application_args, env: dict | None = None, **kwargs):
-    """`spark_job` once per argument list in `application_args` (an XCom list, possibly empty)."""
+def mapped_spark_job(task_id: str, settings, application_args, env: dict | None = None, **kwargs):
+    """`jobs/run_stage.py` once per argument list in `application_args` (an XCom list, possibly
+    empty, of `stage_arguments` lists)."""
     return SparkSubmitOperator.partial(
-        task_id=task_id, application=str(JOBS / job), conn_id=SPARK_CONN, conf=settings["spark_conf"],
+        task_id=task_id, application=str(RUN_STAGE), conn_id=SPARK_CONN, conf=settings["spark_conf"],
         name=f"flowlake-{task_id}", env_vars={**S3_ENV, **(env or {})}, **kwargs,
     ).expand(application_args=application_args)

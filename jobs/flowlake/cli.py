@@ -6,8 +6,9 @@
       process every raw object not yet ingested
   flowlake submit-args --config C
       print the spark-submit arguments that give a job flowlake's Spark settings
-  flowlake report --config C --name trend|overseas|crypto --as-of D [--email] [--resend]
+  flowlake report --config C [--name trend|overseas|crypto --as-of D [--email] [--resend]]
       render one report from gold to reports_uri/<name>/<period>/, and mail it once per period
+      (without --name: all three as of gold's last day, not mailed)
   flowlake whatif --config C --catalog FILE [--geo-source iptocc|geoip2fast] --from D --to D
       rebuild silver and gold for the window in scratch, beside the published gold (HTML, CSV)
   flowlake report --config C --reproduce FOLDER
@@ -15,6 +16,8 @@
       its manifest.json recorded, into FOLDER/reproduced/, and say which files differ
   flowlake maintain --config C [--as-of D]
       OPTIMIZE and VACUUM every table, quarantine housekeeping, table sizes
+  flowlake stage --stage NAME --config C [the stage's options]
+      any stage of flowlake.stages by its name (what jobs/run_stage.py runs under spark-submit)
   flowlake register --config C
       register every Delta table of the warehouse as <layer>.<table> in the SQL catalog
   flowlake sql --config C [spark-sql or beeline options, e.g. -e "SELECT ..."]
@@ -22,7 +25,9 @@
   flowlake thrift start|stop|serve --config C
       the Spark Thrift server (JDBC, HiveServer2 protocol) on 127.0.0.1:<catalog.thrift_port>
 
-`flowlake <command> --help` tells each command's options.
+`flowlake <command> --help` tells each command's options. Every command is in `COMMANDS` below;
+every stage runs through `flowlake.runner`, and stops with a message and an exit status from
+`flowlake.errors.exit_status`: 2 for input to correct, 1 for a run that stopped.
 """
 
 from __future__ import annotations
@@ -30,24 +35,16 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from flowlake.config import ConfigError, load_config
-from flowlake.errors import PipelineStopped
-from flowlake.pipeline import STAGES, run_stages
+
+from flowlake.config import load_config
+from flowlake.errors import InputRefused, PipelineStopped, exit_status
+from flowlake.runner import any_stage, run_pipeline, stage_command
 
 
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="flowlake run", description="Run pipeline stages on new raw objects.")
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--stages", default=",".join(STAGES),
-                        help=f"comma-separated stages to run, of {', '.join(STAGES)}")
-    args = parser.parse_args(argv)
-    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown:
-        parser.error(f"unknown stage(s) {', '.join(unknown)}; this version has: {', '.join(STAGES)}")
-    config = load_config(args.config)
+def generate(argv: list[str]) -> int:
+    from flowlake.generate.dumps import main as generate_main
 
-    run_stages(config, stages, "flowlake-run")
+    generate_main(argv)
     return 0
 
 
@@ -67,7 +64,7 @@ def register(argv: list[str]) -> int:
                                      description="Register the warehouse's Delta tables in the SQL catalog.")
     parser.add_argument("--config", required=True)
     args = parser.parse_args(argv)
-    from flowlake.catalog import register as register_tables
+    from flowlake.sql_catalog import register as register_tables
 
     for name in register_tables(load_config(args.config)):
         print(name)
@@ -79,7 +76,7 @@ def sql(argv: list[str]) -> int:
                                      description="spark-sql on the SQL catalog; other options go to the client.")
     parser.add_argument("--config", required=True)
     args, client_args = parser.parse_known_args(argv)
-    from flowlake.catalog import open_sql
+    from flowlake.sql_catalog import open_sql
 
     open_sql(load_config(args.config), client_args)
     return 0
@@ -91,7 +88,7 @@ def thrift(argv: list[str]) -> int:
     parser.add_argument("action", choices=("start", "stop", "serve"))
     parser.add_argument("--config", required=True)
     args = parser.parse_args(argv)
-    from flowlake import catalog
+    from flowlake import sql_catalog as catalog
 
     config = load_config(args.config)
     if args.action == "serve":
@@ -106,51 +103,29 @@ def thrift(argv: list[str]) -> int:
     return 0
 
 
+COMMANDS = {
+    "generate": generate,
+    "run": run_pipeline,
+    "submit-args": submit_args,
+    "report": stage_command("reports", "flowlake report"),
+    "whatif": stage_command("whatif", "flowlake whatif"),
+    "maintain": stage_command("maintenance", "flowlake maintain"),
+    "stage": any_stage,
+    "register": register,
+    "sql": sql,
+    "thrift": thrift,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"generate", "run", "submit-args", "report", "whatif", "maintain", "register", "sql", "thrift"}
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
+    if not argv or argv[0] not in COMMANDS:
         print(__doc__.strip(), file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     try:
-        if argv[0] == "generate":
-            from flowlake.generate.dumps import main as generate_main
-            generate_main(argv[1:])
-            return 0
-        if argv[0] == "submit-args":
-            return submit_args(argv[1:])
-        if argv[0] == "report":
-            from flowlake.reports.job import main as report_main
-            report_main(argv[1:])
-            return 0
-        if argv[0] == "whatif":
-            from flowlake.silver.catalog import CatalogError
-            from flowlake.whatif import main as whatif_main
-            try:
-                whatif_main(argv[1:])
-            except CatalogError as err:
-                print(f"flowlake: catalog error: {err}", file=sys.stderr)
-                return 2
-            return 0
-        if argv[0] == "maintain":
-            from flowlake.maintenance import main as maintain_main
-            maintain_main(argv[1:])
-            return 0
-        catalog_commands = {"register": register, "sql": sql, "thrift": thrift}
-        if argv[0] in catalog_commands:
-            from flowlake.catalog import CatalogError
-            try:
-                return catalog_commands[argv[0]](argv[1:])
-            except CatalogError as err:
-                print(f"flowlake: {err}", file=sys.stderr)
-                return 1
-        return run(argv[1:])
-    except ConfigError as err:
-        print(f"flowlake: config error: {err}", file=sys.stderr)
-        return 2
-    except PipelineStopped as err:
-        print(f"flowlake: {type(err).__name__}: {err}", file=sys.stderr)
-        return 1
+        return COMMANDS[argv[0]](argv[1:])
+    except (InputRefused, PipelineStopped) as err:
+        return exit_status(err)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from flowlake.errors import InputRefused
+
 # What a catalog name or a monitored range's name may be: it becomes a SQL identifier, a file
 # name and part of an object key, where a quote, a dot, a slash or a space would mean something.
 PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -23,8 +25,10 @@ PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 FORMATS = ("auto", "nfcapd", "nfdump_csv", "goflow2_json", "vpc_flow_log", "argus", "pdns_cof")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputRefused):
     """A config file that cannot be used; the message names the file and the key."""
+
+    label = "config error"
 
 
 @dataclass(frozen=True)

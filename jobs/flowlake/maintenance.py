@@ -1,7 +1,7 @@
 """Table maintenance: compaction, VACUUM, quarantine and manifest housekeeping, table sizes.
 
 Run it with `flowlake maintain --config C [--as-of D]`, or as a Spark application:
-`spark-submit $(flowlake submit-args --config C) jobs/flowlake/maintenance.py --config C --as-of D`
+`spark-submit $(flowlake submit-args --config C) jobs/run_stage.py --stage maintenance --config C --as-of D`
 (the flowlake_maintenance DAG does the latter weekly, as of its data interval's end).
 
 For every flowlake table that exists, in this order:
@@ -26,7 +26,6 @@ For every flowlake table that exists, in this order:
 
 from __future__ import annotations
 
-import argparse
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -35,17 +34,13 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from flowlake.config import Config, load_config
+from flowlake.config import Config
 from flowlake.progress import Progress
 from flowlake.reports.reproduce import MANIFEST, Manifest, parse_manifest
-from flowlake.session import writing_session
+from flowlake.stages import BRONZE_MANIFEST, BRONZE_QUARANTINE, TABLES
 from flowlake.storage import list_objects, read_object
 from flowlake.tables import table_exists, table_properties
 
-TABLES = (("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),
-          ("silver", "flows"), ("gold", "service_usage_daily"), ("gold", "country_activity_daily"),
-          ("gold", "crypto_activity_daily"), ("gold", "crypto_contacts_daily"), ("gold", "served_daily"),
-          ("gold", "overseas_presence"))
 DELTA_MIN_RETENTION_HOURS = 168
 RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
 REMOVED_FILES_RETENTION = "delta.deletedFileRetentionDuration"
@@ -203,13 +198,13 @@ def run_maintenance(spark: SparkSession, config: Config, as_of: date, progress: 
 
     with progress.stage("housekeeping") as stage:
         deleted = orphans = 0
-        if "bronze.quarantine" in tables:
+        if str(BRONZE_QUARANTINE) in tables:
             cutoff = datetime.combine(as_of - timedelta(days=settings.quarantine_retention_days), time(),
                                       tzinfo=timezone.utc)
-            deleted = expire_quarantine(spark, tables["bronze.quarantine"], cutoff)
+            deleted = expire_quarantine(spark, tables[str(BRONZE_QUARANTINE)], cutoff)
             progress.say(f"quarantine: {deleted:,} rows ingested before {cutoff:%Y-%m-%d} deleted")
-        if "bronze.ingested_files" in tables:
-            orphans = manifest_orphans(spark, config, tables["bronze.ingested_files"])
+        if str(BRONZE_MANIFEST) in tables:
+            orphans = manifest_orphans(spark, config, tables[str(BRONZE_MANIFEST)])
             progress.say(f"manifest: {orphans:,} entries whose object is gone from {config.raw_uri} (kept)")
         stage.done(rows=deleted)
 
@@ -249,7 +244,7 @@ def run_maintenance(spark: SparkSession, config: Config, as_of: date, progress: 
     return MaintenanceResult(deleted, orphans, compacted, list(tables), sizes, kept)
 
 
-def summary_lines(result: MaintenanceResult, config: Config) -> list[str]:
+def summary_lines(spark: SparkSession, config: Config, result: MaintenanceResult) -> list[str]:
     lines = [f"quarantine rows expired: {result.quarantine_deleted:,}; manifest entries without "
              f"their object: {result.manifest_orphans:,}",
              f"vacuumed {len(result.vacuumed)} tables, retention {config.maintenance.vacuum_retention_hours}h"
@@ -263,20 +258,7 @@ def summary_lines(result: MaintenanceResult, config: Config) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> MaintenanceResult:
-    parser = argparse.ArgumentParser(description="Compact, vacuum and tidy flowlake's Delta tables.")
-    parser.add_argument("--config", required=True, help="flowlake YAML config")
-    parser.add_argument("--as-of", type=date.fromisoformat, default=None,
-                        help="day the quarantine retention counts back from (default: today, UTC)")
-    args = parser.parse_args(argv)
-    config = load_config(args.config)
-    as_of = args.as_of or datetime.now(timezone.utc).date()
-    progress = Progress("maintain")
-    with writing_session(config, "flowlake-maintain", progress) as spark:
-        result = run_maintenance(spark, config, as_of, progress)
-        progress.summary(summary_lines(result, config))
-    return result
-
-
-if __name__ == "__main__":
-    main()
+def maintain(spark: SparkSession, config: Config, run_time: datetime, progress: Progress,
+             as_of: date | None = None) -> MaintenanceResult:
+    """The maintenance stage: `run_maintenance` as of `as_of`, else as of the run's day (UTC)."""
+    return run_maintenance(spark, config, as_of or run_time.date(), progress)

@@ -4,7 +4,7 @@
 the jars `make setup` fetched (FLOWLAKE_JARS_DIR, default .cache/jars), S3A pointed at the
 endpoint and credentials named in config (read from the environment, never logged), UTC as
 session time zone, and memory and shuffle partitions sized for a 2-core machine.
-`hive_catalog=True` adds the Hive metastore that names the tables (flowlake.catalog); jobs
+`hive_catalog=True` adds the Hive metastore that names the tables (flowlake.sql_catalog); jobs
 work by path and leave it off. A job that writes opens its session with `writing_session`, which
 holds the warehouse's writer lease (flowlake.lease) from before the session starts until it stops.
 """

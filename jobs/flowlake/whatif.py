@@ -1,7 +1,8 @@
 """What-if under another catalog or geo source: how much a finding rests on classification choices.
 
 Run it with `flowlake whatif --config C --catalog FILE [--geo-source iptocc|geoip2fast]
---from DAY --to DAY` (README, "What-if").
+--from DAY --to DAY` (README, "What-if"), or as the Spark application
+`jobs/run_stage.py --stage whatif ...` with the same options.
 
 Extract reads the published bronze. Transform is silver's and gold's own run functions
 (`run_silver` for the window's days, then `run_gold`) under a config whose silver and gold
@@ -22,29 +23,27 @@ The figures compared (`side_by_side`, a pure function of pandas frames of gold r
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from flowlake.config import Config, ConfigError, load_config
-from flowlake.errors import PipelineStopped
-from flowlake.gold.build import GOLD_TABLES, run_gold
+from flowlake.config import Config, ConfigError
+from flowlake.errors import OptionsRefused, PipelineStopped
+from flowlake.gold.build import run_gold
 from flowlake.progress import Progress
 from flowlake.reports.document import Report, Section, report_files
 from flowlake.reports.trend import category_shares
-from flowlake.reports.windows import ReportWindow
-from flowlake.session import build_session
+from flowlake.periods import ReportWindow
 from flowlake.silver.build import run_silver
-from flowlake.silver.catalog import configured_catalog
+from flowlake.silver.service_catalog import configured_catalog
+from flowlake.stages import BRONZE_DNS, BRONZE_FLOWS, GOLD_TABLES, SILVER_FLOWS
 from flowlake.storage import write_object
 from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
 
-PUBLISHED_TABLES = (("bronze", "flows"), ("bronze", "dns"), ("silver", "flows"),
-                    *(("gold", name) for name in GOLD_TABLES))
+PUBLISHED_TABLES = (BRONZE_FLOWS, BRONZE_DNS, SILVER_FLOWS, *GOLD_TABLES)
 SIDE_BY_SIDE_COLUMNS = ["figure", "range_name", "period", "item", "published", "what_if", "change"]
 # figure -> the section (file stem, title) it is rendered in
 FIGURES = {"headline share": ("headline_shares", "Headline categories' share of bytes"),
@@ -186,7 +185,7 @@ def run_whatif(spark: SparkSession, config: Config, catalog: str, geo_source: st
     if after != before:
         raise PipelineStopped(f"published tables changed while the what-if ran: {before} then {after}; "
                            "another run committed meanwhile, so the comparison may mix two versions: run it again")
-    silver = table_properties(spark, config.table_uri("silver", "flows"))
+    silver = table_properties(spark, config.table_uri(*SILVER_FLOWS))
     provenance = {
         "published catalog": silver.get(f"{PROPERTY_PREFIX}catalog_version", "?"),
         "published geo source": silver.get(f"{PROPERTY_PREFIX}geo_source", "?"),
@@ -200,31 +199,22 @@ def run_whatif(spark: SparkSession, config: Config, catalog: str, geo_source: st
     return f"{folder}/report", compared
 
 
-def main(argv: list[str] | None = None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(prog="flowlake whatif",
-                                     description="Rebuild silver and gold for a window under another catalog or geo "
-                                                 "source, in scratch, and compare them with the published gold.")
-    parser.add_argument("--config", required=True, help="flowlake YAML config")
-    parser.add_argument("--catalog", default="", help="service catalog YAML (default: the bundled one)")
-    parser.add_argument("--geo-source", choices=("iptocc", "geoip2fast"), default=None,
-                        help="offline geolocation (default: the config's silver.geo_source)")
-    parser.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
-    parser.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day, YYYY-MM-DD")
-    args = parser.parse_args(argv)
-    if args.end < args.start:
-        parser.error(f"--to {args.end} is before --from {args.start}")
-    config = load_config(args.config)
-    configured_catalog(args.catalog)  # checked before the Spark session starts
-    progress = Progress("whatif")
-    spark = build_session(config, "flowlake-whatif")
-    try:
-        folder, compared = run_whatif(spark, config, args.catalog, args.geo_source or config.silver.geo_source,
-                                      args.start, args.end, datetime.now(timezone.utc), progress)
-        progress.summary(moved_lines(compared) + [f"side-by-side: {folder}/report.html and one CSV per figure"])
-    finally:
-        spark.stop()
-    return compared
+def check_options(start: date, end: date, **options) -> None:
+    if end < start:
+        raise OptionsRefused(f"--to {end} is before --from {start}")
 
 
-if __name__ == "__main__":
-    main()
+def prepare(config: Config, catalog: str, **options) -> None:
+    """A catalog file that breaks a rule is refused before a Spark session starts."""
+    configured_catalog(catalog)
+
+
+def whatif(spark: SparkSession, config: Config, run_time: datetime, progress: Progress, catalog: str,
+           geo_source: str | None, start: date, end: date) -> tuple[str, pd.DataFrame]:
+    """The whatif stage: `run_whatif` with the config's geo source unless another is given."""
+    return run_whatif(spark, config, catalog, geo_source or config.silver.geo_source, start, end, run_time, progress)
+
+
+def summary_lines(spark: SparkSession, config: Config, result: tuple[str, pd.DataFrame]) -> list[str]:
+    folder, compared = result
+    return moved_lines(compared) + [f"side-by-side: {folder}/report.html and one CSV per figure"]

@@ -76,7 +76,8 @@ def test_parsing_reads_no_connection_or_variable_and_imports_nothing_heavy():
     assert result["errors"] == {} and result["reads"] == []
     assert set(result["dags"]) == DAG_IDS
     assert result["heavy"] == [], "imported at parse time: " + ", ".join(result["heavy"])
-    assert result["flowlake_modules"] == [], "flowlake package imported at parse time"
+    # The table names only: flowlake.stages imports nothing beyond the standard library.
+    assert result["flowlake_modules"] == ["flowlake.stages"], "flowlake modules imported at parse time"
 
 
 def spark_tasks(dag):
@@ -96,7 +97,9 @@ def test_spark_tasks_run_job_files_that_exist_on_the_spark_connection_with_the_c
     for dag in dagbag.dags.values():
         for task in spark_tasks(dag):
             application = Path(application_of(task))
-            jobs[f"{dag.dag_id}.{task.task_id}"] = application.relative_to(DAGS.parent / "jobs" / "flowlake").as_posix()
+            assert application == DAGS.parent / "jobs" / "run_stage.py", application
+            arguments = getattr(task, "application_args", None) or ["--stage", "reports (mapped)"]
+            jobs[f"{dag.dag_id}.{task.task_id}"] = arguments[1]
             assert application.is_file(), f"{dag.dag_id}.{task.task_id}: {application} does not exist"
             kwargs = task.partial_kwargs if hasattr(task, "partial_kwargs") else vars(task)
             assert kwargs.get("conn_id", kwargs.get("_conn_id")) == "spark_default"
@@ -104,9 +107,8 @@ def test_spark_tasks_run_job_files_that_exist_on_the_spark_connection_with_the_c
             env = kwargs["env_vars"]
             assert env["AWS_SECRET_ACCESS_KEY"] == "{{ conn.flowlake_s3.password or '' }}"
     assert jobs == {
-        "flowlake_ingest.bronze": "bronze/ingest.py", "flowlake_ingest.silver": "silver/build.py",
-        "flowlake_ingest.gold": "gold/build.py", "flowlake_maintenance.maintain": "maintenance.py",
-        "flowlake_reports.render_and_deliver": "reports/job.py",
+        "flowlake_ingest.bronze": "bronze", "flowlake_ingest.silver": "silver", "flowlake_ingest.gold": "gold",
+        "flowlake_maintenance.maintain": "maintenance", "flowlake_reports.render_and_deliver": "reports (mapped)",
     }
 
 

@@ -18,6 +18,7 @@ import pytest
 from flowlake.config import load_config
 from flowlake.generate.dumps import generate
 from flowlake.progress import Progress
+from flowlake.stages import TABLES
 from flowlake.storage import s3_client, split_s3, write_object
 from tests.conftest import write_config
 
@@ -26,10 +27,6 @@ from tests.conftest import write_config
 pytestmark = pytest.mark.integration
 FIRST, LAST = date(2017, 7, 29), date(2017, 7, 31)  # Saturday to Monday: a week and a month end
 ANALYST = "analysts@flowlake.test"
-TABLES = [("bronze", "flows"), ("bronze", "dns"), ("bronze", "quarantine"), ("bronze", "ingested_files"),
-          ("silver", "flows"), ("gold", "service_usage_daily"), ("gold", "country_activity_daily"),
-          ("gold", "crypto_activity_daily"), ("gold", "crypto_contacts_daily"), ("gold", "served_daily"),
-          ("gold", "overseas_presence")]
 
 
 def utc(day: date) -> datetime:

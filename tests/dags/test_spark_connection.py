@@ -19,7 +19,7 @@ import pendulum
 from tests.conftest import write_config
 
 CLUSTER_CONNECTION = {"conn_type": "spark", "host": "spark://127.0.0.1", "port": 7077}
-JOBS = {"bronze": "bronze/ingest.py", "silver": "silver/build.py", "gold": "gold/build.py"}
+JOBS = ("bronze", "silver", "gold")
 
 
 def submit_commands(dagbag, conf: dict) -> dict[str, list[str]]:
@@ -53,7 +53,8 @@ def test_ingest_tasks_submit_to_the_cluster_the_connection_names(dagbag, monkeyp
         assert "--conf spark.submit.pyFiles=/opt/flowlake/flowlake.zip" in line, task_id
         assert "--conf spark.pyspark.python=/opt/venv/bin/python" in line, task_id
         assert "--conf spark.jars=" in line and "delta-spark" in line, task_id
-        assert any(arg.endswith(JOBS[task_id]) for arg in command), command
+        assert command[-4:] == ["--stage", task_id, "--config", "{{ params.config }}"] \
+            and command[-5].endswith("jobs/run_stage.py"), command
 
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": "local[2]"}))
     for task_id, command in submit_commands(dagbag, job_settings_conf(config_path)).items():

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from flowlake.gold.build import GOLD_TABLES
+from flowlake.stages import TABLES
 from flowlake.tables import table_exists
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +37,6 @@ RESULTS = ROOT / ".run" / "faults" / "results.jsonl"
 TRIALS = int(os.environ.get("FLOWLAKE_FAULT_TRIALS", "1"))
 # Every kill point derives from this seed; FLOWLAKE_FAULT_SEED=<seed printed by a failure> replays it.
 BASE_SEED = int(os.environ.get("FLOWLAKE_FAULT_SEED", "20171101"))
-TABLES = (*(("bronze", t) for t in ("flows", "dns", "quarantine", "ingested_files")), ("silver", "flows"),
-          *(("gold", t) for t in GOLD_TABLES))
 # Stamped with the run's clock, not derived from the dumps: two correct runs differ there.
 WALL_CLOCK_COLUMNS = ("ingested_at",)
 # The key silver deduplicates on: one conversation, however often it was reported.

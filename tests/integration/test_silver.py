@@ -20,7 +20,7 @@ from flowlake.bronze.ingest import run_bronze
 from flowlake.config import load_config
 from flowlake.generate.dumps import generate, hosting_servers
 from flowlake.progress import Progress
-from flowlake.silver.catalog import load_catalog
+from flowlake.silver.service_catalog import load_catalog
 from flowlake.silver.build import run_silver
 from flowlake.tables import PROPERTY_PREFIX, table_properties
 from tests.conftest import write_config

@@ -1,4 +1,6 @@
-"""The bronze job runs as a Spark application through spark-submit with flowlake's settings."""
+"""The bronze stage runs as a Spark application through spark-submit (`jobs/run_stage.py`) with
+flowlake's settings, and the rest of the pipeline after it, where none of the test and bench
+extras' packages can be imported (tests/without_test_packages): what a production host has."""
 
 import os
 import subprocess
@@ -17,16 +19,22 @@ from tests.conftest import ROOT, write_config
 pytestmark = pytest.mark.integration
 
 
-def test_bronze_job_runs_under_spark_submit(tmp_path):
+def test_the_stages_run_under_spark_submit_without_the_test_packages(tmp_path):
     config = load_config(write_config(tmp_path))
     truth = generate(config, date(2017, 7, 1), date(2017, 7, 1), 500, 2, Progress("test"))
     bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "PYTHONPATH": str(ROOT / "tests" / "without_test_packages")}
     done = subprocess.run([str(bin_dir / "spark-submit"), *spark_submit_args(config),
-                           str(ROOT / "jobs" / "flowlake" / "bronze" / "ingest.py"), "--config", config.path],
+                           str(ROOT / "jobs" / "run_stage.py"), "--stage", "bronze", "--config", config.path],
                           env=env, capture_output=True, text=True, timeout=600)
     # spark-submit's Python runner merges the job's stderr into its stdout.
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert f"this run: {truth['records']:,} flows" in output
     assert config.table_uri("bronze", "flows") in output
+
+    rest = subprocess.run([str(bin_dir / "flowlake"), "run", "--config", config.path, "--stages", "silver,gold,reports"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert rest.returncode == 0, rest.stderr[-3000:]
+    assert "report trend: " in rest.stderr and config.table_uri("gold", "served_daily") in rest.stderr

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql.types import BooleanType, DateType, DoubleType, IntegerType, LongType, StructType
 
-from flowlake.catalog import SPARK_BIN, beeline_login, jdbc_url
+from flowlake.sql_catalog import SPARK_BIN, beeline_login, jdbc_url
 from flowlake.config import load_config
 from flowlake.gold.build import GOLD_TABLES
 from flowlake.tables import table_version

@@ -105,10 +105,10 @@ def table_rows(spark, config, tables: list[tuple[str, str]]) -> dict[str, list]:
     return found
 
 
-# The jobs in the order flowlake_ingest runs them: (script, stage, the tables compared).
-JOBS = [("bronze/ingest.py", "bronze", [("bronze", "flows"), ("bronze", "dns"), ("bronze", "ingested_files")]),
-        ("silver/build.py", "silver", [("silver", "flows")]),
-        ("gold/build.py", "gold", [("gold", name) for name in GOLD_TABLES])]
+# The stages in the order flowlake_ingest runs them, and the tables compared.
+JOBS = [("bronze", [("bronze", "flows"), ("bronze", "dns"), ("bronze", "ingested_files")]),
+        ("silver", [("silver", "flows")]),
+        ("gold", [("gold", name) for name in GOLD_TABLES])]
 
 
 def run_on_cluster_and_locally(spark, s3_endpoint, tmp_path, jobs):
@@ -127,7 +127,7 @@ def run_on_cluster_and_locally(spark, s3_endpoint, tmp_path, jobs):
     truth = generate(local, date(2017, 7, 1), date(2017, 7, 3), 200, 17, Progress("test"))
 
     run_time = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    for _, stage, _ in jobs:
+    for stage, _ in jobs:
         runners[stage](spark, local, run_time, Progress("test"))
 
     ports = cluster_ports()
@@ -142,22 +142,22 @@ def run_on_cluster_and_locally(spark, s3_endpoint, tmp_path, jobs):
         # from the zip, which spark-submit puts first on its path.
         env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
                "FLOWLAKE_EXPECTATIONS_DIR": str(ROOT / "expectations")}
-        for job, _, _ in jobs:
+        for stage, _ in jobs:
             done = subprocess.run([str(bin_dir / "spark-submit"), *spark_submit_args(cluster),
-                                   str(ROOT / "jobs" / "flowlake" / job), "--config", cluster.path],
+                                   str(ROOT / "jobs" / "run_stage.py"), "--stage", stage, "--config", cluster.path],
                                   env=env, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
             output = done.stdout + done.stderr
-            assert done.returncode == 0, f"{job} on {master}:\n{output[-4000:]}"
-            if job.startswith("bronze"):
+            assert done.returncode == 0, f"{stage} on {master}:\n{output[-4000:]}"
+            if stage == "bronze":
                 assert f"this run: {truth['records']:,} flows" in output
         # The master ran them, not a local JVM.
         with urlopen(f"http://127.0.0.1:{ports['FLOWLAKE_SPARK_MASTER_UI_PORT']}/json/") as response:
             applications = json.load(response)["completedapps"]
-        assert sorted(a["name"] for a in applications) == sorted(f"flowlake-{stage}" for _, stage, _ in jobs)
+        assert sorted(a["name"] for a in applications) == sorted(f"flowlake-{stage}" for stage, _ in jobs)
     for port in ports.values():
         assert not port_bound(port), f"port {port} still open after spark-cluster.sh stop"
 
-    tables = [table for _, _, compared in jobs for table in compared]
+    tables = [table for _, compared in jobs for table in compared]
     on_cluster, in_local_mode = table_rows(spark, cluster, tables), table_rows(spark, local, tables)
     assert all(in_local_mode.values()), {name: len(rows) for name, rows in in_local_mode.items()}
     for name in in_local_mode:

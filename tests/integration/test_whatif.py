@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from flowlake.errors import PipelineStopped
 from flowlake.progress import Progress
-from flowlake.silver.catalog import CATALOG_PATH, REFERENCE_DIR
+from flowlake.silver.service_catalog import CATALOG_PATH, REFERENCE_DIR
 from flowlake.storage import local_path
 from flowlake.tables import table_version
 from flowlake.whatif import run_whatif

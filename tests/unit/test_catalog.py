@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from flowlake.catalog import CatalogError, registration_statements
+from flowlake.sql_catalog import SqlCatalogError, registration_statements
 from flowlake.config import load_config
 
 
@@ -39,7 +39,7 @@ def test_a_table_directory_that_is_not_a_plain_identifier_is_refused_by_name(tmp
     warehouse = tmp_path / "warehouse"
     (warehouse / "gold" / name / "_delta_log").mkdir(parents=True)
     (warehouse / "gold" / "fine_name" / "_delta_log").mkdir(parents=True)
-    with pytest.raises(CatalogError, match=f"directory {re.escape(repr(name))} is not a plain identifier"):
+    with pytest.raises(SqlCatalogError, match=f"directory {re.escape(repr(name))} is not a plain identifier"):
         registration_statements(load_config(write_config(tmp_path, warehouse)))
 
 
@@ -72,11 +72,11 @@ def test_the_thrift_server_checks_logins_with_ldap_unless_the_config_says_none(t
 def test_beeline_gets_the_password_through_a_pipe_never_its_command_line(tmp_path, monkeypatch):
     import os
 
-    from flowlake.catalog import beeline_login
+    from flowlake.sql_catalog import beeline_login
 
     config = load_config(write_config(tmp_path, tmp_path))
     monkeypatch.delenv("FLOWLAKE_SQL_PASSWORD", raising=False)
-    with pytest.raises(CatalogError, match="set FLOWLAKE_SQL_PASSWORD .catalog.password_env in .*c.yaml. to the password "
+    with pytest.raises(SqlCatalogError, match="set FLOWLAKE_SQL_PASSWORD .catalog.password_env in .*c.yaml. to the password "
                                            "of analyst"):
         beeline_login(config)
     monkeypatch.setenv("FLOWLAKE_SQL_PASSWORD", "pw with spaces")

@@ -7,7 +7,7 @@ import pytest
 
 from flowlake.generate.dumps import (WORLD, hosting_servers, local_sites, shift_and_outage, shifted_weight,
                                      world_destinations)
-from flowlake.silver.catalog import load_catalog
+from flowlake.silver.service_catalog import load_catalog
 from flowlake.silver.geo import as_names
 from flowlake.silver.public_suffixes import bundled_list
 

@@ -5,6 +5,7 @@ comparison of delivered and reproduced files."""
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import date, datetime, timezone
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from flowlake.config import Config, GoldSettings, MonitoredRange, ReportSettings
 from flowlake.reports.document import Report
 from flowlake.reports.reproduce import ManifestError, compare_files, delivery_manifest, parse_manifest
-from flowlake.reports.windows import ReportWindow
+from flowlake.periods import ReportWindow
 
 URI = "file:///reports/trend/2017-05-01_2017-10-31/manifest.json"
 REFERENCES = {"service catalog": "2026.11", "public suffix list": "psl-1", "geo database": "iptocc 2.1",
@@ -108,7 +109,7 @@ def test_flowlake_report_reproduce_refuses_a_folder_it_cannot_use_before_spark_s
         (folder / "manifest.json").write_text(manifest)
     config = tmp_path / "flowlake.yaml"
     config.write_text("monitored_ranges: [{name: kp, cidrs: ['175.45.176.0/22']}]\n")
-    monkeypatch.setattr("flowlake.reports.job.writing_session", lambda *args: pytest.fail("a Spark session started"))
+    monkeypatch.setattr("flowlake.runner.writing_session", lambda *args: pytest.fail("a Spark session started"))
     assert cli.main(["report", "--config", str(config), "--reproduce", str(folder)]) == 1
     error = capsys.readouterr().err
     assert error.startswith("flowlake: " + message.format(manifest=f"file://{folder}/manifest.json")), error
@@ -120,3 +121,20 @@ def test_flowlake_report_reproduce_takes_nothing_but_the_folder(tmp_path):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["report", "--config", str(tmp_path / "c.yaml"), "--reproduce", str(tmp_path), "--name", "trend"])
     assert exit_.value.code == 2
+
+
+def test_a_reproduction_whose_files_differ_stops_the_command_naming_them(tmp_path, monkeypatch, capsys):
+    from flowlake import cli
+
+    folder = tmp_path / "crypto" / "2017-10-01_2017-10-31"
+    folder.mkdir(parents=True)
+    config = tmp_path / "flowlake.yaml"
+    config.write_text("monitored_ranges: [{name: kp, cidrs: ['175.45.176.0/22']}]\n")
+    differences = ["crypto_hosts.csv: line 3 differs"]
+    monkeypatch.setattr("flowlake.reports.job.prepare", lambda *args, **options: None)
+    monkeypatch.setattr("flowlake.runner.writing_session", lambda *args: nullcontext())
+    monkeypatch.setattr("flowlake.reports.job.reproduce_report", lambda *args: {
+        "files": [f"{folder}/reproduced/report.html"], "differences": differences})
+    assert cli.main(["report", "--config", str(config), "--reproduce", str(folder)]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"flowlake: ReportRefused: {folder}: rendered again, 1 files differ: crypto_hosts.csv: line 3 differs")

@@ -16,7 +16,7 @@ from flowlake.reports.document import Report, Section, render_html, report_files
 from flowlake.reports.job import ReportRefused, check_shares
 from flowlake.reports.overseas import ranked_countries, with_ratio_intervals
 from flowlake.reports.trend import category_shares, headlines, heat_matrix, shift_month, weekend_ratio
-from flowlake.reports.windows import ReportWindow, report_window
+from flowlake.periods import ReportWindow, report_window
 
 
 def usage(*rows) -> pd.DataFrame:

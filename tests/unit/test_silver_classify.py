@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flowlake.silver.catalog import CATALOG_PATH, CatalogError, load_catalog, read_address_list
+from flowlake.silver.service_catalog import CATALOG_PATH, ServiceCatalogError, load_catalog, read_address_list
 from flowlake.silver.classify import address_profiles, classified_flows, hostname_profiles
 
 FLOW_SCHEMA = "line_number long, remote_ip string, remote_port int, protocol int, hostname string"
@@ -290,7 +290,7 @@ def test_hostname_equal_to_a_registry_suffix_does_not_fail_the_query(spark, cata
 def test_address_list_with_a_bad_line_is_refused_naming_file_and_line(tmp_path: Path):
     path = tmp_path / "relays.txt"
     path.write_text("# relays\n192.0.2.1\n\n2001:DB8::1\n192.0.2.300\n")
-    with pytest.raises(CatalogError, match=r"relays.txt, line 5: expected an IPv4 or IPv6 address, got '192.0.2.300'"):
+    with pytest.raises(ServiceCatalogError, match=r"relays.txt, line 5: expected an IPv4 or IPv6 address, got '192.0.2.300'"):
         read_address_list(path)
     path.write_text("# relays\n192.0.2.1  # a comment\n\n2001:DB8::1\n")
     assert read_address_list(path) == ["192.0.2.1", "2001:db8::1"]
@@ -306,7 +306,7 @@ def test_load_catalog_rejects_an_unknown_category(tmp_path: Path):
     raw["services"][0]["category"] = "social_media"
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(raw))
-    with pytest.raises(CatalogError, match=r"service facebook: category 'social_media' is not one of"):
+    with pytest.raises(ServiceCatalogError, match=r"service facebook: category 'social_media' is not one of"):
         load_catalog(path)
 
 
@@ -324,18 +324,18 @@ def service(raw: dict, name: str) -> dict:
 
 def test_load_catalog_rejects_an_as_owned_by_two_services(tmp_path: Path):
     path = write_catalog(tmp_path, lambda raw: service(raw, "instagram").update(asns=[32934]))
-    with pytest.raises(CatalogError, match=r"AS 32934 is listed under asns by both facebook and instagram"):
+    with pytest.raises(ServiceCatalogError, match=r"AS 32934 is listed under asns by both facebook and instagram"):
         load_catalog(path)
 
 
 def test_load_catalog_rejects_an_owned_as_the_database_name_table_lacks(tmp_path: Path):
     path = write_catalog(tmp_path, lambda raw: service(raw, "weibo").update(asns=[4808]))
-    with pytest.raises(CatalogError, match=r"service weibo: AS 4808 has no entry in as_names"):
+    with pytest.raises(ServiceCatalogError, match=r"service weibo: AS 4808 has no entry in as_names"):
         load_catalog(path)
 
 
 def test_load_catalog_rejects_one_as_name_for_two_numbers(tmp_path: Path):
     path = write_catalog(tmp_path, lambda raw: raw["as_names"].update({55967: "Beijing Baidu Netcom Science and "
                                                                                   "Technology Co., Ltd."}))
-    with pytest.raises(CatalogError, match=r"as_names: AS 38365 and AS 55967 are both named"):
+    with pytest.raises(ServiceCatalogError, match=r"as_names: AS 38365 and AS 55967 are both named"):
         load_catalog(path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowlake.silver.catalog import load_catalog
+from flowlake.silver.service_catalog import load_catalog
 from flowlake.silver.geo import address_locations, asn_version, geo_version
 
 FACEBOOK_V6 = "2a03:2880:f10c:83:face:b00c:0:25de"

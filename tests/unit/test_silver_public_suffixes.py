@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowlake.silver.catalog import load_catalog
+from flowlake.silver.service_catalog import load_catalog
 from flowlake.silver.classify import hostname_profiles
 from flowlake.silver.public_suffixes import RegistrySuffix, bundled_list, list_version, registry_suffixes
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowlake.silver.catalog import load_catalog
+from flowlake.silver.service_catalog import load_catalog
 from flowlake.silver.classify import agreed_hostnames, hostname_profiles
 
 SCHEMA = "line_number long, dns_candidates array<string>"

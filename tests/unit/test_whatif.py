@@ -9,7 +9,7 @@ import yaml
 
 from flowlake.cli import main as cli_main
 from flowlake.config import ConfigError, load_config
-from flowlake.silver.catalog import CATALOG_PATH, CatalogError, configured_catalog
+from flowlake.silver.service_catalog import CATALOG_PATH, ServiceCatalogError, configured_catalog
 from flowlake.whatif import moved_lines, scratch_config, scratch_folder, side_by_side
 from tests.conftest import write_config
 
@@ -91,7 +91,7 @@ def test_a_scratch_root_inside_the_warehouse_is_refused(tmp_path):
 
 def test_a_catalog_file_reads_its_address_lists_beside_it(tmp_path):
     (tmp_path / "catalog.yaml").write_text(CATALOG_PATH.read_text())
-    with pytest.raises(CatalogError, match=f"{tmp_path}/tor_relays_.*does not exist"):
+    with pytest.raises(ServiceCatalogError, match=f"{tmp_path}/tor_relays_.*does not exist"):
         configured_catalog(str(tmp_path / "catalog.yaml"))
 
 
@@ -101,9 +101,9 @@ def test_a_bad_catalog_fails_naming_file_and_key_before_spark_starts(tmp_path, c
     bad = tmp_path / "no_ports.yaml"
     bad.write_text(yaml.safe_dump(raw))
     config = write_config(tmp_path)
-    monkeypatch.setattr("flowlake.whatif.build_session", lambda *args: pytest.fail("a Spark session was started"))
+    monkeypatch.setattr("flowlake.runner.build_session", lambda *args: pytest.fail("a Spark session was started"))
     assert cli_main(["whatif", "--config", str(config), "--catalog", str(bad),
                      "--from", "2017-09-01", "--to", "2017-09-03"]) == 2
     assert f"{bad}: the catalog has no ports" in capsys.readouterr().err
-    with pytest.raises(CatalogError, match="missing.yaml: cannot read the catalog"):
+    with pytest.raises(ServiceCatalogError, match="missing.yaml: cannot read the catalog"):
         configured_catalog(str(tmp_path / "missing.yaml"))

@@ -1,7 +1,7 @@
 """Bronze ingest: every raw object not yet in bronze.ingested_files becomes typed Delta rows.
 
 Run it with `flowlake run --config C --stages bronze`, or as a Spark application:
-`spark-submit jobs/flowlake/bronze/ingest.py --config C`.
+`spark-submit $(flowlake submit-args --config C) jobs/run_stage.py --stage bronze --config C`.
 
 Extract lists raw_uri and keeps the objects whose (key, size, modification time) the manifest
 has not seen, and splits them in key order into batches of at most bronze.batch_mib of raw
@@ -32,7 +32,6 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from flowlake.config import Config, Source, source_for
 from flowlake.errors import PipelineStopped
-from flowlake.pipeline import job_main
 from flowlake.progress import Progress
 from flowlake.quality import check_table, import_in_background
 from flowlake.readers.nfcapd import NfdumpMissing
@@ -40,6 +39,7 @@ from flowlake.readers.objects import parse_object
 from flowlake.readers.records import (
     DNS_SCHEMA, FLOW_SCHEMA, QUARANTINE_SCHEMA, ParsedObject, UnreadableObject, quarantine_rows,
 )
+from flowlake.stages import BRONZE_TABLES
 from flowlake.tables import merge_by_key, read_or_empty, replace_rows_of_objects, table_line
 
 OBJECT_SCHEMA = pa.schema([
@@ -229,7 +229,7 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
     Each batch is parsed, gated and committed on its own, so the driver holds one batch's
     parsed rows at a time however large the backlog (a first run over months of dumps).
     """
-    paths = {name: config.table_uri("bronze", name) for name in ("flows", "dns", "quarantine", "ingested_files")}
+    paths = {table.name: config.table_uri(*table) for table in BRONZE_TABLES}
 
     with progress.stage("list") as stage:
         # Both sides are collected once and compared here: the listing is collected anyway,
@@ -367,11 +367,3 @@ def summary_lines(spark: SparkSession, config: Config, result: BronzeResult) -> 
     written = {"flows": result.flow_rows, "dns": result.dns_rows, "quarantine": result.quarantined_rows,
                "ingested_files": result.objects_new}
     return lines + [table_line(f"bronze.{t}", rows, config.table_uri("bronze", t)) for t, rows in written.items()]
-
-
-def main(argv: list[str] | None = None) -> BronzeResult:
-    return job_main("bronze", "Ingest new raw objects into the bronze tables.", argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -50,7 +50,7 @@ import yaml
 from flowlake.config import Config, load_config, source_for
 from flowlake.progress import Progress
 from flowlake.readers.delimited import NFDUMP_V1
-from flowlake.silver.catalog import REFERENCE_DIR, read_address_list
+from flowlake.silver.service_catalog import REFERENCE_DIR, read_address_list
 from flowlake.storage import parent_uri, s3_client, write_object
 
 WORLD = yaml.safe_load((Path(__file__).with_name("world.yaml")).read_text())

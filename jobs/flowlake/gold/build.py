@@ -1,7 +1,7 @@
 """Gold: the aggregate tables the reports and analysts read, refreshed per changed day.
 
 Run it with `flowlake run --config C --stages gold` (after silver), or as a Spark application:
-`spark-submit $(flowlake submit-args --config C) jobs/flowlake/gold/build.py --config C`.
+`spark-submit $(flowlake submit-args --config C) jobs/run_stage.py --stage gold --config C`.
 
 Extract finds the days silver changed since the silver version every gold table recorded
 (silver's change data feed) and reads those days, and for overseas presence the whole
@@ -14,7 +14,6 @@ over the same silver rewrites the same rows.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -26,18 +25,19 @@ from flowlake.gold.aggregates import (
     MiningRule, PresenceRule, country_activity_daily, crypto_activity_daily, crypto_contacts_daily, overseas_presence,
     presence_changes, served_daily, service_usage_daily,
 )
-from flowlake.pipeline import job_main
+from flowlake.periods import month_bounds, months_to_refresh
+from flowlake import stages
 from flowlake.progress import Progress
 from flowlake.quality import check_table, import_in_background
-from flowlake.silver.catalog import configured_catalog
+from flowlake.silver.service_catalog import configured_catalog
 from flowlake.tables import (
     PROPERTY_PREFIX, changed_days, day_list, replace_where, set_properties, table_exists, table_line,
     table_properties, table_version,
 )
 
-DAILY_TABLES = ("service_usage_daily", "country_activity_daily", "crypto_activity_daily", "crypto_contacts_daily",
-                "served_daily")
-PRESENCE_TABLE = "overseas_presence"
+# Gold's tables by name (flowlake.stages), as its code keys them.
+DAILY_TABLES = tuple(table.name for table in stages.GOLD_DAILY_TABLES)
+PRESENCE_TABLE = stages.OVERSEAS_PRESENCE.name
 GOLD_TABLES = (*DAILY_TABLES, PRESENCE_TABLE)
 
 
@@ -67,16 +67,6 @@ def daily_tables(silver: DataFrame, mining: MiningRule) -> dict[str, DataFrame]:
             "served_daily": served_daily(silver)}
 
 
-def month_bounds(day: date) -> tuple[date, date]:
-    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def months_to_refresh(days: set[date]) -> list[tuple[date, date]]:
-    """The months holding changed days, and the month after each: its comparison looks back."""
-    months = {month_bounds(d) for d in days}
-    return sorted(months | {month_bounds(end + timedelta(days=1)) for _, end in months})
-
-
 def presence_by_month(silver: DataFrame, months: list[tuple[date, date]], rule: PresenceRule,
                       excluded_services: list[str]) -> DataFrame:
     """`overseas_presence` with its `presence_changes` for each of `months`, one table.
@@ -93,7 +83,7 @@ def presence_by_month(silver: DataFrame, months: list[tuple[date, date]], rule: 
 
 
 def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> GoldResult:
-    silver_path = config.table_uri("silver", "flows")
+    silver_path = config.table_uri(*stages.SILVER_FLOWS)
     paths = {name: config.table_uri("gold", name) for name in GOLD_TABLES}
     recorded = [table_properties(spark, p).get(f"{PROPERTY_PREFIX}silver_flows_version") for p in paths.values()]
     # The oldest version any gold table reflects: a crash between two tables redoes both.
@@ -151,11 +141,3 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
 def summary_lines(spark: SparkSession, config: Config, result: GoldResult) -> list[str]:
     return [f"gold: {result.days} days and {result.months} months refreshed"] + [
         table_line(f"gold.{name}", result.rows.get(name, 0), config.table_uri("gold", name)) for name in GOLD_TABLES]
-
-
-def main(argv: list[str] | None = None) -> GoldResult:
-    return job_main("gold", "Refresh the gold tables for the days silver changed.", argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from flowlake.reports.document import Section
-from flowlake.silver.catalog import UNCLASSIFIED
+from flowlake.silver.service_catalog import UNCLASSIFIED
 
 COVERAGE_COLUMNS = ("unclassified_share", "ambiguous_share", "estimated_share")
 

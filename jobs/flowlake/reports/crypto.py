@@ -15,7 +15,7 @@ import pandas as pd
 from flowlake.gold.aggregates import MiningRule
 from flowlake.reports import charts
 from flowlake.reports.document import Report, Section
-from flowlake.reports.windows import ReportWindow
+from flowlake.periods import ReportWindow
 
 
 def host_activity(daily: pd.DataFrame, window: ReportWindow) -> pd.DataFrame:

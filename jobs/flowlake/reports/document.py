@@ -12,7 +12,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from flowlake.reports.windows import ReportWindow
+from flowlake.periods import ReportWindow
 
 # Rows of a table shown in the HTML; its CSV holds them all.
 HTML_TABLE_ROWS = 40

@@ -1,12 +1,13 @@
 """Render one report from the gold tables and deliver it (files to reports_uri, optional email).
 
   flowlake report --config C --name trend|overseas|crypto --as-of D [--email] [--resend]
-  spark-submit $(flowlake submit-args --config C) jobs/flowlake/reports/job.py --config C --name N --as-of D
+  spark-submit $(flowlake submit-args --config C) jobs/run_stage.py --stage reports --config C --name N --as-of D
   flowlake report --config C --reproduce FOLDER      (FOLDER: <reports_uri>/<name>/<period>)
 
-`flowlake run --stages ...,reports` renders all three as of gold's last day, without mail.
+`flowlake report --config C` and `flowlake run --stages ...,reports` render all three as of
+gold's last day, without mail.
 
-Extract reads the gold rows of the report's window (`flowlake.reports.windows`), and for the
+Extract reads the gold rows of the report's window (`flowlake.periods`), and for the
 trend silver's flows of the window (weekday-by-hour, distinct hosts, and bytes per host, day
 and category for the bootstrap intervals), for the overseas report silver's rows the presence
 rule counts (per host, day and country, for the activity ratios' intervals), with the Delta
@@ -21,16 +22,15 @@ refuses an empty window and shares that do not add up. Load is `flowlake.reports
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from urllib.parse import unquote
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from flowlake.config import Config, GoldSettings, ReportSettings, load_config, resolve_uri
-from flowlake.errors import PipelineStopped
+from flowlake.config import Config, GoldSettings, ReportSettings, resolve_uri
+from flowlake.errors import OptionsRefused, PipelineStopped
 from flowlake.gold.aggregates import crypto_period_comparison
 from flowlake.gold.build import mining_rule, presence_rule
 from flowlake.progress import Progress
@@ -44,17 +44,18 @@ from flowlake.reports.overseas import build_overseas_report
 from flowlake.reports.reproduce import MANIFEST, REPRODUCED, Manifest, compare_files, parse_manifest
 from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised
 from flowlake.reports.trend import build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity
-from flowlake.silver.catalog import configured_catalog
-from flowlake.reports.windows import REPORT_NAMES, ReportWindow, report_window
-from flowlake.session import writing_session
+from flowlake.silver.service_catalog import configured_catalog
+from flowlake.periods import REPORT_NAMES, ReportWindow, report_window
+from flowlake.stages import (
+    CRYPTO_ACTIVITY_DAILY, CRYPTO_CONTACTS_DAILY, OVERSEAS_PRESENCE, SERVED_DAILY, SERVICE_USAGE_DAILY, SILVER_FLOWS,
+)
 from flowlake.storage import list_objects, read_object, write_object
 from flowlake.tables import PROPERTY_PREFIX, table_exists, table_properties, table_version
 
 # Every report reads service_usage_daily too, for its coverage figures.
-TABLES = {"trend": (("gold", "service_usage_daily"), ("silver", "flows"), ("gold", "served_daily")),
-          "overseas": (("gold", "overseas_presence"), ("gold", "service_usage_daily"), ("silver", "flows")),
-          "crypto": (("gold", "crypto_activity_daily"), ("gold", "service_usage_daily"),
-                     ("gold", "crypto_contacts_daily"))}
+TABLES = {"trend": (SERVICE_USAGE_DAILY, SILVER_FLOWS, SERVED_DAILY),
+          "overseas": (OVERSEAS_PRESENCE, SERVICE_USAGE_DAILY, SILVER_FLOWS),
+          "crypto": (CRYPTO_ACTIVITY_DAILY, SERVICE_USAGE_DAILY, CRYPTO_CONTACTS_DAILY)}
 
 
 class ReportRefused(PipelineStopped):
@@ -256,10 +257,37 @@ def config_from_manifest(config: Config, pinned: Manifest) -> Config:
         raise ReportRefused(f"{pinned.delivery}: its recorded settings do not fit this flowlake ({err})") from None
 
 
-def run_reports(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> dict:
-    """The `reports` stage of `flowlake run`: every report as of gold's last day, not mailed
-    (the flowlake_reports DAG mails them on their calendar)."""
-    path = config.table_uri("gold", "service_usage_daily")
+def check_options(name: str | None, as_of: date | None, email: bool, resend: bool, reproduce: str | None) -> None:
+    if reproduce:
+        if name or as_of or email or resend:
+            raise OptionsRefused("--reproduce takes the report, window and settings from the delivery: give it alone")
+    elif bool(name) != bool(as_of) or ((email or resend) and not name):
+        raise OptionsRefused("--name and --as-of go together, and --email and --resend need them "
+                             "(or --reproduce FOLDER alone, or none: every report as of gold's last day)")
+
+
+def prepare(config: Config, reproduce: str | None, **options) -> None:
+    """A delivery to reproduce is read and checked before a Spark session starts."""
+    if reproduce:
+        delivered_manifest(config, reproduce)
+
+
+def run_reports(spark: SparkSession, config: Config, run_time: datetime, progress: Progress,
+                name: str | None = None, as_of: date | None = None, email: bool = False, resend: bool = False,
+                reproduce: str | None = None) -> dict:
+    """The reports stage: one report as of a day (`name`, `as_of`), delivered and mailed if
+    `email`; a delivery rendered again (`reproduce`), refused if a file differs; or, as in
+    `flowlake run`, every report as of gold's last day, not mailed (the flowlake_reports DAG
+    mails them on their calendar)."""
+    if reproduce:
+        result = reproduce_report(spark, config, reproduce, run_time, progress)
+        if result["differences"]:
+            raise ReportRefused(f"{reproduce}: rendered again, {len(result['differences'])} files differ: "
+                                + "; ".join(result["differences"]))
+        return {"reproduced": result}
+    if name:
+        return {name: run_report(spark, config, name, as_of, run_time, email, resend, progress)}
+    path = config.table_uri(*SERVICE_USAGE_DAILY)
     last_day = spark.read.format("delta").load(path).agg(F.max("day")).first()[0] \
         if table_exists(spark, path) else None
     if last_day is None:
@@ -269,50 +297,5 @@ def run_reports(spark: SparkSession, config: Config, run_time: datetime, progres
 
 
 def summary_lines(spark: SparkSession, config: Config, results: dict) -> list[str]:
-    return [f"report {name}: {result['files'][0].rsplit('/', 1)[0]}/report.html" for name, result in results.items()]
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="flowlake report", description="Render and deliver one report, or "
-                                     "render a delivered one again from the versions it recorded.")
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--name", choices=REPORT_NAMES)
-    parser.add_argument("--as-of", type=date.fromisoformat, help="last day the report covers")
-    parser.add_argument("--email", action="store_true", help="mail it to reports.recipients (once per period)")
-    parser.add_argument("--resend", action="store_true", help="mail it again even if this period was mailed")
-    parser.add_argument("--reproduce", metavar="FOLDER",
-                        help="a delivery, <reports_uri>/<name>/<period> (URI or local path): render it again "
-                             "from its manifest.json into FOLDER/reproduced/")
-    args = parser.parse_args(argv)
-    if args.reproduce and (args.name or args.as_of or args.email or args.resend):
-        parser.error("--reproduce takes the report, window and settings from the delivery: give it alone")
-    if not args.reproduce and not (args.name and args.as_of):
-        parser.error("--name and --as-of are required (or --reproduce FOLDER)")
-    return args
-
-
-def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    config = load_config(args.config)
-    progress = Progress("report")
-    if args.reproduce:
-        delivered_manifest(config, args.reproduce)  # refuses a folder it cannot use before Spark starts
-    with writing_session(config, f"flowlake-report-{args.name or 'reproduce'}", progress) as spark:
-        if args.reproduce:
-            result = reproduce_report(spark, config, args.reproduce, datetime.now(timezone.utc), progress)
-        else:
-            result = run_report(spark, config, args.name, args.as_of, datetime.now(timezone.utc), args.email,
-                                args.resend, progress)
-    if args.reproduce:
-        progress.summary([f"reproduced: {result['files'][0].rsplit('/', 1)[0]}/report.html",
-                          f"files that differ from the delivery: {len(result['differences'])}"])
-        if result["differences"]:
-            raise ReportRefused(f"{args.reproduce}: rendered again, {len(result['differences'])} files differ: "
-                                + "; ".join(result["differences"]))
-    else:
-        progress.summary([*summary_lines(spark, config, {args.name: result}), f"emailed: {result['emailed']}"])
-    return result
-
-
-if __name__ == "__main__":
-    main()
+    return [f"report {name}: {result['files'][0].rsplit('/', 1)[0]}/report.html"
+            + (f", emailed: {result['emailed']}" if "emailed" in result else "") for name, result in results.items()]

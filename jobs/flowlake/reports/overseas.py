@@ -15,7 +15,7 @@ import pandas as pd
 from flowlake.config import GoldSettings, ReportSettings
 from flowlake.reports import charts
 from flowlake.reports.document import Report, Section
-from flowlake.reports.windows import ReportWindow
+from flowlake.periods import ReportWindow
 
 # Countries drawn in the ranking chart; the CSV holds them all.
 CHART_COUNTRIES = 20

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from flowlake.config import Config
 from flowlake.errors import PipelineStopped
 from flowlake.reports.document import Report
-from flowlake.reports.windows import REPORT_NAMES
+from flowlake.periods import REPORT_NAMES
 
 MANIFEST = "manifest.json"
 REPRODUCED = "reproduced"

@@ -31,7 +31,7 @@ from flowlake.reports.bootstrap import ResampledShares, resampled_shares
 from flowlake.reports.change_points import dated_change_points
 from flowlake.reports.coverage import coverage_shares
 from flowlake.reports.document import Report, Section
-from flowlake.reports.windows import ReportWindow
+from flowlake.periods import ReportWindow
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 GAMING_SERVICES = ("world_of_warcraft", "league_of_legends", "steam")

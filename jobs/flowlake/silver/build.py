@@ -1,7 +1,7 @@
 """Silver: bronze flows oriented, deduplicated, named, located and classified, per affected day.
 
 Run it with `flowlake run --config C --stages silver` (after bronze), or as a Spark
-application: `spark-submit $(flowlake submit-args --config C) jobs/flowlake/silver/build.py --config C`.
+application: `spark-submit $(flowlake submit-args --config C) jobs/run_stage.py --stage silver --config C`.
 
 Extract finds the days bronze changed since the last silver run (Delta's change data feed on
 bronze.flows and bronze.dns, from the versions silver recorded) and reads those days only.
@@ -23,10 +23,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from flowlake.config import Config
-from flowlake.pipeline import job_main
 from flowlake.progress import Progress
+from flowlake.stages import BRONZE_DNS, BRONZE_FLOWS, SILVER_FLOWS
 from flowlake.quality import check_table, import_in_background
-from flowlake.silver.catalog import UNCLASSIFIED, Catalog, configured_catalog
+from flowlake.silver.service_catalog import UNCLASSIFIED, Catalog, configured_catalog
 from flowlake.silver.classify import (
     address_profiles, agreed_hostnames, ambiguous_name, classified_flows, hostname_profiles,
 )
@@ -122,8 +122,8 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
                window: tuple[date, date] | None = None) -> SilverResult:
     """Rebuild the days bronze changed since the last run; only those from window[0] to
     window[1] when given (a what-if rebuild of a few days, `flowlake.whatif`)."""
-    paths = {name: config.table_uri("bronze", name) for name in ("flows", "dns")}
-    silver_path = config.table_uri("silver", "flows")
+    paths = {table.name: config.table_uri(*table) for table in (BRONZE_FLOWS, BRONZE_DNS)}
+    silver_path = config.table_uri(*SILVER_FLOWS)
     catalog = configured_catalog(config.silver.catalog)
     done = table_properties(spark, silver_path)
 
@@ -188,7 +188,7 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
 
 
 def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> list[str]:
-    path = config.table_uri("silver", "flows")
+    path = config.table_uri(*SILVER_FLOWS)
     properties = table_properties(spark, path)
     return [f"silver: {result.days} days rebuilt from {result.bronze_flows:,} bronze flows: "
             f"{result.unmonitored_dropped:,} touched no monitored range, {result.duplicates_dropped:,} duplicates",
@@ -198,11 +198,3 @@ def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> 
             f"public suffix list {properties.get(PROPERTY_PREFIX + 'psl_version')}, "
             f"geo {properties.get(PROPERTY_PREFIX + 'geo_version')}, "
             f"ASN {properties.get(PROPERTY_PREFIX + 'asn_version')}"]
-
-
-def main(argv: list[str] | None = None) -> SilverResult:
-    return job_main("silver", "Rebuild silver.flows for the days bronze changed.", argv)
-
-
-if __name__ == "__main__":
-    main()

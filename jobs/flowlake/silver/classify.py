@@ -23,7 +23,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from flowlake.silver.addresses import longest_prefix_match
-from flowlake.silver.catalog import UNCLASSIFIED
+from flowlake.silver.service_catalog import UNCLASSIFIED
 
 GENERIC_TLDS_OF_TWO_LETTERS = ("co", "io", "ai", "tv", "me", "fm", "cc", "ws", "to", "gg", "ly")
 

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from flowlake.report_calendar import due_reports, events_window, last_period_end, run_window, window_days
+from flowlake.periods import due_reports, events_window, last_period_end, run_window, window_days
 
 
 def utc(*args):

@@ -29,15 +29,16 @@ from pathlib import Path
 import pyspark
 
 from flowlake.config import PLAIN_IDENTIFIER, Config
+from flowlake.errors import PipelineStopped
+from flowlake.stages import LAYERS
 from flowlake.tables import sql_string
 
-LAYERS = ("bronze", "silver", "gold")
 THRIFT_HOST = "127.0.0.1"
 READY_LINE = "flowlake thrift server ready"
 SPARK_BIN = Path(pyspark.__file__).parent / "bin"  # spark-sql and beeline of the installed Spark
 
 
-class CatalogError(RuntimeError):
+class SqlCatalogError(PipelineStopped):
     """The catalog or its server cannot do what was asked; the message says why and where."""
 
 
@@ -84,7 +85,7 @@ def quoted_identifier(name: str, config: Config) -> str:
     directory names under the warehouse, which anyone who can write there chooses: a name
     with a backtick, quote or semicolon would otherwise become SQL."""
     if not PLAIN_IDENTIFIER.fullmatch(name):
-        raise CatalogError(f"{config.warehouse_uri}: the Delta table directory {name!r} is not a plain identifier "
+        raise SqlCatalogError(f"{config.warehouse_uri}: the Delta table directory {name!r} is not a plain identifier "
                            f"(a letter or _, then letters, digits or _), so it is not registered; rename it")
     return f"`{name}`"
 
@@ -129,7 +130,7 @@ def beeline_login(config: Config, password: str | None = None) -> tuple[list[str
         return [], None
     password = os.environ.get(config.catalog.password_env) if password is None else password
     if not password:
-        raise CatalogError(f"the Thrift server asks for a login: set {config.catalog.password_env} "
+        raise SqlCatalogError(f"the Thrift server asks for a login: set {config.catalog.password_env} "
                            f"(catalog.password_env in {config.path}) to the password of {config.catalog.user}")
     read_end, write_end = os.pipe()
     os.write(write_end, password.encode("utf-8"))
@@ -173,7 +174,7 @@ def register(config: Config) -> list[str]:
         if password_fd is not None:
             os.close(password_fd)
     if result.returncode != 0:
-        raise CatalogError(f"registering {len(tables)} tables failed:\n{result.stderr[-3000:]}")
+        raise SqlCatalogError(f"registering {len(tables)} tables failed:\n{result.stderr[-3000:]}")
     return [f"{layer}.{table}" for layer, table in tables]
 
 
@@ -207,7 +208,7 @@ def start_thrift(config: Config, timeout_s: float = 300) -> int:
         return pid
     with socket.socket() as probe:
         if probe.connect_ex((THRIFT_HOST, config.catalog.thrift_port)) == 0:
-            raise CatalogError(f"{THRIFT_HOST}:{config.catalog.thrift_port} is taken by another process; "
+            raise SqlCatalogError(f"{THRIFT_HOST}:{config.catalog.thrift_port} is taken by another process; "
                                f"stop it or set catalog.thrift_port in {config.path}")
     state = Path(config.catalog.state_dir)
     state.mkdir(parents=True, exist_ok=True)
@@ -223,11 +224,11 @@ def start_thrift(config: Config, timeout_s: float = 300) -> int:
             return process.pid
         if process.poll() is not None:
             _pid_file(config).unlink(missing_ok=True)
-            raise CatalogError(f"the Thrift server exited with status {process.returncode}; "
+            raise SqlCatalogError(f"the Thrift server exited with status {process.returncode}; "
                                f"end of {log}:\n{_tail(log)}")
         time.sleep(0.5)
     stop_thrift(config)
-    raise CatalogError(f"the Thrift server did not start within {timeout_s:.0f}s; end of {log}:\n{_tail(log)}")
+    raise SqlCatalogError(f"the Thrift server did not start within {timeout_s:.0f}s; end of {log}:\n{_tail(log)}")
 
 
 def stop_thrift(config: Config, timeout_s: float = 60) -> bool:

@@ -21,6 +21,7 @@ import yaml
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from flowlake.errors import InputRefused
 from flowlake.silver.addresses import prefix_table
 from flowlake.silver.public_suffixes import PublicSuffixList, bundled_list
 
@@ -34,8 +35,10 @@ UNCLASSIFIED = "unclassified"
 SECTIONS = ("version", "as_names", "services", "ports", "crypto", "local_resources")
 
 
-class CatalogError(ValueError):
+class ServiceCatalogError(InputRefused):
     """The catalog file breaks a rule; the message names the entry."""
+
+    label = "catalog error"
 
 
 @dataclass(frozen=True)
@@ -134,20 +137,20 @@ def load_catalog(path: Traversable = CATALOG_PATH, lists_dir: Traversable = REFE
     try:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
-        raise CatalogError(f"{path}: cannot read the catalog ({err})") from None
+        raise ServiceCatalogError(f"{path}: cannot read the catalog ({err})") from None
     missing = [key for key in SECTIONS if key not in (raw if isinstance(raw, dict) else {})]
     if missing:
-        raise CatalogError(f"{path}: the catalog has no {', '.join(missing)} (it needs {', '.join(SECTIONS)})")
+        raise ServiceCatalogError(f"{path}: the catalog has no {', '.join(missing)} (it needs {', '.join(SECTIONS)})")
     for s in raw["services"]:
         if s["category"] not in CATEGORIES:
-            raise CatalogError(f"{path}: service {s['name']}: category {s['category']!r} is not one of {CATEGORIES}")
+            raise ServiceCatalogError(f"{path}: service {s['name']}: category {s['category']!r} is not one of {CATEGORIES}")
     _check_asns(path, raw)
     for p in raw["ports"]:
         if p["category"] not in CATEGORIES:
-            raise CatalogError(f"{path}: port rule {p}: category is not one of {CATEGORIES}")
+            raise ServiceCatalogError(f"{path}: port rule {p}: category is not one of {CATEGORIES}")
     for entry in raw["local_resources"]["domains"]:
         if entry["kind"] not in LOCAL_KINDS:
-            raise CatalogError(f"{path}: local resource {entry}: kind is not one of {LOCAL_KINDS}")
+            raise ServiceCatalogError(f"{path}: local resource {entry}: kind is not one of {LOCAL_KINDS}")
     names = {name for s in raw["services"] for name in s.get("address_lists", [])}
     return Catalog(version=str(raw["version"]), raw=raw, public_suffixes=bundled_list(),
                    address_lists={name: read_address_list(lists_dir / name) for name in sorted(names)})
@@ -166,17 +169,17 @@ def _check_asns(path: Traversable, raw: dict) -> None:
     numbers_by_name: dict[str, int] = {}
     for asn, name in raw["as_names"].items():
         if name in numbers_by_name:
-            raise CatalogError(f"{path}: as_names: AS {numbers_by_name[name]} and AS {asn} are both named {name!r}; "
+            raise ServiceCatalogError(f"{path}: as_names: AS {numbers_by_name[name]} and AS {asn} are both named {name!r}; "
                                "the ASN database cannot tell them apart, so one number must stand for the name")
         numbers_by_name[name] = asn
     owners: dict[int, str] = {}
     for s in raw["services"]:
         for asn in s.get("asns", []):
             if asn in owners:
-                raise CatalogError(f"{path}: AS {asn} is listed under asns by both {owners[asn]} and {s['name']}; "
+                raise ServiceCatalogError(f"{path}: AS {asn} is listed under asns by both {owners[asn]} and {s['name']}; "
                                    "one service owns an AS's rule, the others list it under shared_asns")
             if asn not in raw["as_names"]:
-                raise CatalogError(f"{path}: service {s['name']}: AS {asn} has no entry in as_names "
+                raise ServiceCatalogError(f"{path}: service {s['name']}: AS {asn} has no entry in as_names "
                                    "(the name the ASN database gives it), so no address could match it")
             owners[asn] = s["name"]
 
@@ -184,7 +187,7 @@ def _check_asns(path: Traversable, raw: dict) -> None:
 def read_address_list(path: Traversable) -> list[str]:
     """The addresses of a reference list: one a line, `#` starts a comment."""
     if not path.is_file():
-        raise CatalogError(f"{path}: address list named in the catalog does not exist")
+        raise ServiceCatalogError(f"{path}: address list named in the catalog does not exist")
     addresses = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
@@ -193,5 +196,5 @@ def read_address_list(path: Traversable) -> list[str]:
         try:
             addresses.append(ipaddress.ip_address(text).compressed)
         except ValueError:
-            raise CatalogError(f"{path}, line {number}: expected an IPv4 or IPv6 address, got {text!r}") from None
+            raise ServiceCatalogError(f"{path}, line {number}: expected an IPv4 or IPv6 address, got {text!r}") from None
     return addresses

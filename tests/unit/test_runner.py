@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from delta.exceptions import ConcurrentAppendException, MetadataChangedException
 
-from flowlake.pipeline import CONFLICT_ATTEMPTS, ConcurrentRunConflict, run_stage
+from flowlake.runner import CONFLICT_ATTEMPTS, ConcurrentRunConflict, run_stage
 from flowlake.progress import Progress
 
 RUN_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc)
