@@ -252,7 +252,7 @@ def config_from_manifest(config: Config, pinned: Manifest) -> Config:
     try:
         return replace(config, reports=ReportSettings(**pinned.settings["reports"]),
                        gold=GoldSettings(**pinned.settings["gold"]))
-    except TypeError as err:
+    except (TypeError, ValueError) as err:  # an unknown or malformed setting (the schema's ValidationError)
         raise ReportRefused(f"{pinned.delivery}: its recorded settings do not fit this flowlake ({err})") from None
 
 
