@@ -498,9 +498,9 @@ def _dotted(loc: tuple) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
 
 
-def _settings_at(loc: tuple):
-    """The settings class whose keys are found at `loc` of a config file."""
-    settings = ConfigFile
+def _settings_at(loc: tuple, root: type):
+    """The settings class whose keys are found at `loc` of `root`'s."""
+    settings = root
     for part in loc:
         if isinstance(part, str):
             settings = settings.__pydantic_fields__[part].annotation
@@ -514,12 +514,12 @@ def _shown(value) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _problem(error: dict) -> str:
+def _problem(error: dict, root: type) -> str:
     """One line for one problem: `<dotted.key>: expected <what>, got <value>`."""
     loc, kind, value = error["loc"], error["type"], error["input"]
     key = _dotted(loc) or "the file"
     if kind in ("unexpected_keyword_argument", "extra_forbidden"):
-        known = list(_settings_at(loc[:-1]).__pydantic_fields__)
+        known = list(_settings_at(loc[:-1], root).__pydantic_fields__)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         guess = f" (did you mean {close[0]}?)" if close else ""
         return f"{key}: unknown key{guess}; known keys: {', '.join(known)}"
@@ -541,6 +541,11 @@ def _problem(error: dict) -> str:
     return f"{key}: expected {expected}, got {_shown(value)}"
 
 
+def problem_lines(err: ValidationError, root: type = ConfigFile) -> list[str]:
+    """A line per problem pydantic found validating the settings class `root`."""
+    return [_problem(e, root) for e in err.errors(include_url=False)]
+
+
 FILE_SCHEMA = TypeAdapter(ConfigFile)
 
 
@@ -558,5 +563,5 @@ def load_config(path: str | os.PathLike) -> Config:
     try:
         settings = FILE_SCHEMA.validate_python({} if raw is None else raw)
     except ValidationError as err:
-        raise ConfigError("\n".join(f"{path}: {_problem(e)}" for e in err.errors(include_url=False))) from None
+        raise ConfigError("\n".join(f"{path}: {line}" for line in problem_lines(err))) from None
     return Config(path=path, **{f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)})
