@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import (AfterValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr,
+from pydantic import (AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr,
                       TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator)
 from pydantic.dataclasses import dataclass
 
@@ -406,6 +406,15 @@ class ReportSettings:
         return recipients
 
 
+def _none_as_empty(value):
+    return {} if value is None else value
+
+
+SettingsT = typing.TypeVar("SettingsT")
+# A section of the file: a settings class, null (every key under it commented out) its defaults.
+Section = Annotated[SettingsT, BeforeValidator(_none_as_empty)]
+
+
 def _section(cls):
     # A stdlib field, not Field(default_factory=...): a stdlib dataclass subclassing Config
     # (whatif's ScratchConfig) sees a default factory where it would see a FieldInfo.
@@ -428,19 +437,18 @@ class ConfigFile:
                     "`scratch` beside the warehouse (the same storage, so a rebuild reads bronze locally).")] = ""
     monitored_ranges: Annotated[tuple[MonitoredRange, ...], AfterValidator(_not_empty), Field(
         description="The monitored networks, at least one; required.")]
-    sources: Annotated[tuple[Source, ...], Field(
+    sources: Annotated[tuple[Source, ...], BeforeValidator(lambda v: () if v is None else v), Field(
         description="Per raw prefix: format, exporter clock, sampling; objects no prefix matches take the "
                     "defaults.")] = ()
-    s3: Annotated[S3Settings, Field(description=S3Settings.__doc__)] = _section(S3Settings)
-    spark: Annotated[SparkSettings, Field(description=SparkSettings.__doc__)] = _section(SparkSettings)
-    bronze: Annotated[BronzeSettings, Field(description=BronzeSettings.__doc__)] = _section(BronzeSettings)
-    silver: Annotated[SilverSettings, Field(description=SilverSettings.__doc__)] = _section(SilverSettings)
-    gold: Annotated[GoldSettings, Field(description=GoldSettings.__doc__)] = _section(GoldSettings)
-    reports: Annotated[ReportSettings, Field(description=ReportSettings.__doc__)] = _section(ReportSettings)
-    maintenance: Annotated[MaintenanceSettings, Field(description=MaintenanceSettings.__doc__)] = \
-        _section(MaintenanceSettings)
-    catalog: Annotated[CatalogSettings, Field(description=CatalogSettings.__doc__)] = _section(CatalogSettings)
-    quality: Annotated[QualitySettings, Field(description=QualitySettings.__doc__)] = _section(QualitySettings)
+    s3: Section[S3Settings] = _section(S3Settings)
+    spark: Section[SparkSettings] = _section(SparkSettings)
+    bronze: Section[BronzeSettings] = _section(BronzeSettings)
+    silver: Section[SilverSettings] = _section(SilverSettings)
+    gold: Section[GoldSettings] = _section(GoldSettings)
+    reports: Section[ReportSettings] = _section(ReportSettings)
+    maintenance: Section[MaintenanceSettings] = _section(MaintenanceSettings)
+    catalog: Section[CatalogSettings] = _section(CatalogSettings)
+    quality: Section[QualitySettings] = _section(QualitySettings)
 
     @model_validator(mode="after")
     def _scratch_beside_warehouse(self):
@@ -525,6 +533,8 @@ def _problem(error: dict, root: type) -> str:
         return f"{key}: unknown key{guess}; known keys: {', '.join(known)}"
     if kind == "missing":
         return f"{key}: required key missing"
+    if kind == "invalid_key":  # `1: x`: YAML keys may be numbers, ours are names
+        return f"{_dotted(loc[:-1]) or 'the file'}: key {value!r}: expected a key name (a string)"
     context = error.get("ctx") or {}
     if kind in EXPECTED:
         expected = EXPECTED[kind]

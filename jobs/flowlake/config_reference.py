@@ -62,7 +62,8 @@ def _default(field: FieldInfo) -> str:
 def _table(settings: type) -> list[str]:
     lines = ["| key | type | default | description |", "|---|---|---|---|"]
     for name, field in settings.__pydantic_fields__.items():
-        description = " ".join(field.description.split()).replace("|", "\\|")
+        # A section is described by its settings class's docstring.
+        description = " ".join((field.description or _settings(field.annotation).__doc__).split()).replace("|", "\\|")
         lines.append(f"| `{name}` | {_type(field.annotation, field.metadata)} | {_default(field)} | {description} |")
     return lines
 

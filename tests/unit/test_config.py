@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from flowlake.cli import main as cli_main
-from flowlake.config import ConfigError, GoldSettings, Source, load_config, resolve_uri, source_for
+from flowlake.config import ConfigError, GoldSettings, ReportSettings, Source, load_config, resolve_uri, source_for
 from flowlake.config_reference import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +77,7 @@ RANGES = "monitored_ranges: [{name: a, cidrs: ['10.0.0.0/8']}]\n"
      "reports.recipients: expected addresses that allowed_recipients ['@x.org'] admits; ['eve@evil.org, a@x.org'] "
      "are not in allowed_recipients, got ['eve@evil.org, a@x.org']"),
     (RANGES + "s3: s3a://bucket\n", "s3: expected a mapping of keys to values, got 's3a://bucket'"),
+    (RANGES + "gold: {2: 3}\n", "gold: key 2: expected a key name (a string)"),
     ("- monitored_ranges\n", "the file: expected a mapping of keys to values, got ['monitored_ranges']"),
     # A range name becomes report file names and object keys: no path, no SQL, no spaces.
     ("monitored_ranges: [{name: ../../etc/x, cidrs: ['10.0.0.0/8']}]\n", "monitored_ranges[0].name: expected a plain "
@@ -90,6 +91,11 @@ def test_bad_config_names_the_file_the_key_and_what_was_expected(tmp_path, text,
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert str(err.value) == f"{path}: {line}"
+
+
+def test_a_section_with_every_key_commented_out_takes_its_defaults(tmp_path):
+    config = load_config(write(tmp_path, RANGES + "sources:\ngold:\nreports:\n  # recipients: [a@x.org]\n"))
+    assert (config.sources, config.gold, config.reports) == ((), GoldSettings(), ReportSettings())
 
 
 def test_bad_yaml_names_the_file_and_the_line(tmp_path):
