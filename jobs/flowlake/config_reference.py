@@ -46,7 +46,7 @@ def _type(annotation, metadata: list) -> str:
         text = f"mapping ([{_heading(annotation)}](#{_heading(annotation)}))"
     else:
         text = SCALARS[annotation]
-    return " ".join([text, *bounds]) if bounds and origin not in (typing.Union, types.UnionType) else text
+    return f"{text} {' and '.join(bounds)}" if bounds and origin not in (typing.Union, types.UnionType) else text
 
 
 def _heading(settings: type) -> str:
