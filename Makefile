@@ -13,7 +13,7 @@ LOCAL_DEMO_END ?= 2017-07-07
 LOCAL_DEMO_FLOWS_PER_DAY ?= 5000
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup nfdump browser compose-tools demo demo-local test test-dags test-reproduce faults bench lint lock clean airflow airflow-stop backfill sql thrift thrift-stop ldap \
+.PHONY: setup nfdump browser compose-tools demo demo-local test test-dags test-reproduce faults bench lint config-docs lock clean airflow airflow-stop backfill sql thrift thrift-stop ldap \
   cluster cluster-stop
 
 setup: $(VENV)/.installed $(JARS)/.fetched
@@ -173,6 +173,10 @@ bench: setup
 
 lint: setup
 	$(BIN)/python -m pyflakes jobs tests bench
+
+# docs/config.md from the config schema (jobs/flowlake/config.py); a unit test fails when it is stale.
+config-docs: setup
+	$(BIN)/python -m flowlake.config_reference > docs/config.md
 
 # infra/locks/ from pyproject.toml's dependencies, with hashes, one lock per use: runtime.txt (the
 # jobs), production.txt (runtime and Airflow: infra/Dockerfile), dev.txt (all extras: make setup).

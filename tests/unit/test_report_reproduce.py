@@ -50,6 +50,21 @@ def test_a_delivery_manifest_reads_back_as_what_the_report_used():
     assert manifest.pseudonymised
 
 
+def test_recorded_settings_this_flowlake_does_not_take_are_refused_naming_the_key():
+    from flowlake.reports.job import ReportRefused, config_from_manifest
+
+    raw = delivery_manifest(config(), delivered_report())
+    raw["settings"]["gold"] |= {"presence_min_weeks": 2, "presence_min_days": "4"}
+    with pytest.raises(ReportRefused) as err:
+        config_from_manifest(config(), parse_manifest(json.dumps(raw), URI))
+    assert str(err.value) == (
+        "trend/2017-05-01_2017-10-31: its recorded settings do not fit this flowlake: gold.presence_min_days: "
+        "expected an integer, got '4'; gold.presence_min_weeks: unknown key (did you mean presence_min_days?); "
+        "known keys: presence_min_activity_ratio, presence_min_local_domains, presence_min_days, presence_min_hosts, "
+        "crypto_same_tolerance, mining_min_pool_hours, mining_min_p2p_peers")
+    assert config_from_manifest(config(), parse_manifest(manifest_with(), URI)) == config()
+
+
 def manifest_with(**changes) -> str:
     raw = delivery_manifest(config(), delivered_report())
     raw.update(changes)

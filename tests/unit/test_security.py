@@ -141,5 +141,5 @@ def test_report_sql_is_never_built_from_strings():
                                      "eve@evil.org@example.org", "eve@evil.org\nBcc: a@example.org"])
 def test_a_recipient_hiding_another_address_is_refused(address):
     assert not recipient_allowed(address, ("@example.org",))
-    with pytest.raises(TypeError, match="not in allowed_recipients"):
+    with pytest.raises(ValueError, match="not in allowed_recipients"):
         ReportSettings(recipients=(address,), allowed_recipients=("@example.org",))

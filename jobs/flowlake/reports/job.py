@@ -26,10 +26,11 @@ from dataclasses import replace
 from datetime import date, datetime
 from urllib.parse import unquote
 
+from pydantic import ValidationError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from flowlake.config import Config, GoldSettings, ReportSettings, resolve_uri
+from flowlake.config import Config, GoldSettings, ReportSettings, problem_lines, resolve_uri
 from flowlake.errors import OptionsRefused, PipelineStopped
 from flowlake.gold.aggregates import crypto_period_comparison
 from flowlake.gold.build import mining_rule, presence_rule
@@ -250,11 +251,14 @@ def reproduce_report(spark: SparkSession, config: Config, folder: str, run_time:
 
 def config_from_manifest(config: Config, pinned: Manifest) -> Config:
     """`config` with the report and gold settings the delivery was rendered with."""
-    try:
-        return replace(config, reports=ReportSettings(**pinned.settings["reports"]),
-                       gold=GoldSettings(**pinned.settings["gold"]))
-    except TypeError as err:
-        raise ReportRefused(f"{pinned.delivery}: its recorded settings do not fit this flowlake ({err})") from None
+    recorded = {}
+    for section, settings in (("reports", ReportSettings), ("gold", GoldSettings)):
+        try:
+            recorded[section] = settings(**pinned.settings[section])
+        except ValidationError as err:  # a setting unknown to this flowlake, or malformed
+            raise ReportRefused(f"{pinned.delivery}: its recorded settings do not fit this flowlake: "
+                                + "; ".join(f"{section}.{line}" for line in problem_lines(err, settings))) from None
+    return replace(config, **recorded)
 
 
 def check_options(name: str | None, as_of: date | None, email: bool, resend: bool, reproduce: str | None) -> None:
