@@ -39,6 +39,7 @@ import sys
 from flowlake.config import load_config
 from flowlake.errors import InputRefused, PipelineStopped, exit_status
 from flowlake.runner import any_stage, run_pipeline, stage_command
+from flowlake.stages import STAGES
 
 
 def generate(argv: list[str]) -> int:
@@ -103,13 +104,13 @@ def thrift(argv: list[str]) -> int:
     return 0
 
 
+# Every command, and the function that runs it: `report`, `maintain` and `whatif` from the stages
+# that name them (flowlake.stages).
 COMMANDS = {
     "generate": generate,
     "run": run_pipeline,
     "submit-args": submit_args,
-    "report": stage_command("reports", "flowlake report"),
-    "whatif": stage_command("whatif", "flowlake whatif"),
-    "maintain": stage_command("maintenance", "flowlake maintain"),
+    **{stage.command: stage_command(stage) for stage in STAGES if stage.command},
     "stage": any_stage,
     "register": register,
     "sql": sql,

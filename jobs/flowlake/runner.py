@@ -119,13 +119,13 @@ def run_one_stage(stage: Stage, prog: str, argv: list[str]) -> int:
     config = load_config(config_path)
     if stage.prepare:
         stage.function("prepare")(config, **options)
-    run_stages(config, [stage.name], f"flowlake-{stage.name}", options)
+    run_stages(config, [stage.name], f"flowlake-{stage.label}", options)
     return 0
 
 
-def stage_command(name: str, prog: str) -> Callable[[list[str]], int]:
-    """The `main` of a command that runs the stage `name`."""
-    return lambda argv: run_one_stage(stage_named(name), prog, argv)
+def stage_command(stage: Stage) -> Callable[[list[str]], int]:
+    """The `main` of `flowlake <stage.command>`."""
+    return lambda argv: run_one_stage(stage, f"flowlake {stage.command}", argv)
 
 
 def any_stage(argv: list[str]) -> int:

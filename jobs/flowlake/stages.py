@@ -90,6 +90,8 @@ class Stage:
     prepare: str | None = None
     # Whether `flowlake run` runs it (in this order) when no --stages are given.
     in_pipeline: bool = True
+    # The `flowlake` command that runs it alone, if any; it names the stage's progress lines too.
+    command: str | None = None
     # Whether the stage writes to the warehouse, so it takes the writer lease (flowlake.lease).
     holds_lease: bool = True
 
@@ -97,6 +99,11 @@ class Stage:
         """The stage's `run`, `summary`, `check` or `prepare` function, imported now."""
         module, name = getattr(self, role).split(":")
         return getattr(importlib.import_module(module), name)
+
+    @property
+    def label(self) -> str:
+        """What its progress lines and Spark application are called: `[report] ...`, flowlake-report."""
+        return self.command or self.name
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         for option in self.options:
@@ -118,7 +125,7 @@ STAGES = (
     Stage("reports", "Render reports from gold: all three as of gold's last day, or one (--name, --as-of) and "
                      "deliver it, or a delivered one again from the versions it recorded (--reproduce).",
           run="flowlake.reports.job:run_reports", summary="flowlake.reports.job:summary_lines",
-          check="flowlake.reports.job:check_options", prepare="flowlake.reports.job:prepare",
+          check="flowlake.reports.job:check_options", prepare="flowlake.reports.job:prepare", command="report",
           options=(Option(("--name",), {"choices": ("trend", "overseas", "crypto"), "default": None}),
                    AS_OF,
                    Option(("--email",), {"action": "store_true",
@@ -131,7 +138,7 @@ STAGES = (
                                                      "FOLDER/reproduced/"}))),
     Stage("maintenance", "Compact, vacuum and tidy flowlake's Delta tables.",
           run="flowlake.maintenance:maintain", summary="flowlake.maintenance:summary_lines",
-          writes=TABLES, in_pipeline=False,
+          writes=TABLES, in_pipeline=False, command="maintain",
           options=(Option(("--as-of",), {"type": date.fromisoformat, "default": None,
                                          "help": "day the quarantine retention counts back from (default: today, "
                                                  "UTC)"}),)),
@@ -139,7 +146,7 @@ STAGES = (
                     "compare them with the published gold.",
           run="flowlake.whatif:whatif", summary="flowlake.whatif:summary_lines", check="flowlake.whatif:check_options",
           prepare="flowlake.whatif:prepare",
-          in_pipeline=False, holds_lease=False,
+          in_pipeline=False, holds_lease=False, command="whatif",
           options=(Option(("--catalog",), {"default": "", "help": "service catalog YAML (default: the bundled one)"}),
                    Option(("--geo-source",), {"choices": ("iptocc", "geoip2fast"), "default": None,
                                               "help": "offline geolocation (default: the config's silver.geo_source)"}),
