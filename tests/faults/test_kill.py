@@ -9,9 +9,14 @@ SIGKILL. A kill that came after the layer's last commit is tried again at an ear
 must then leave every table equal to the undisturbed reference, row for row, with no flow lost
 or held twice against the ground truth.
 
+`flowlake maintain` is killed the same way during OPTIMIZE and during VACUUM (VACUUM with no
+retention, so that it deletes the files OPTIMIZE compacted away); maintenance then runs again,
+and a run, and every table must read whole and equal the reference.
+
 `make test` runs the reduced form: one trial of the kill during silver's write (the layer whose
-load rewrites whole days of one table). `make faults` runs every layer and the report delivery,
-FLOWLAKE_FAULT_TRIALS trials each; a failure names the seed, which FLOWLAKE_FAULT_SEED replays.
+load rewrites whole days of one table). `make faults` runs every layer, the report delivery and
+both maintenance stages, FLOWLAKE_FAULT_TRIALS trials each; a failure names the seed, which
+FLOWLAKE_FAULT_SEED replays.
 """
 
 from __future__ import annotations
