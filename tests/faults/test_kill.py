@@ -2,14 +2,21 @@
 
 Each trial starts a `flowlake` command in a process session of its own on a warehouse holding
 the layers before the one under test (copied from the reference), waits for that layer's write
-stage, then for a seeded number of table commits (or report files) and a seeded pause, and
-kills the driver and its JVM with SIGKILL. The re-run (every stage, as an operator or
-Airflow's retry would run it) must then leave every table equal to the undisturbed
-reference, row for row, with no flow lost or held twice against the ground truth.
+stage, then aims its kill just before one of the commits (or report files) the layer made in the
+undisturbed reference run, drawn uniformly from them, and kills the driver and its JVM with
+SIGKILL. A kill that came after the layer's last commit is tried again at an earlier point
+(harness.aimed_kill). The re-run (every stage, as an operator or Airflow's retry would run it)
+must then leave every table equal to the undisturbed reference, row for row, with no flow lost
+or held twice against the ground truth.
+
+`flowlake maintain` is killed the same way during OPTIMIZE and during VACUUM (VACUUM with no
+retention, so that it deletes the files OPTIMIZE compacted away); maintenance then runs again,
+and a run, and every table must read whole and equal the reference.
 
 `make test` runs the reduced form: one trial of the kill during silver's write (the layer whose
-load rewrites whole days of one table). `make faults` runs every layer and the report delivery,
-FLOWLAKE_FAULT_TRIALS trials each; a failure names the seed, which FLOWLAKE_FAULT_SEED replays.
+load rewrites whole days of one table). `make faults` runs every layer, the report delivery and
+both maintenance stages, FLOWLAKE_FAULT_TRIALS trials each; a failure names the seed, which
+FLOWLAKE_FAULT_SEED replays.
 """
 
 from __future__ import annotations
@@ -17,30 +24,33 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from flowlake.progress import Progress
 from flowlake.reports.deliver import RECORD
+from flowlake.reports.reproduce import MANIFEST
 from flowlake.storage import local_path
 from tests.faults.conftest import LAST_DAY, RUN_TIME, build_lake, lake_config
 from tests.faults.harness import (
-    TRIALS, KillPoint, convergence, delta_commits, flowlake_command, kill_during, record_result, trial_seed,
+    TRIALS, Commit, aimed_kill, commit_log, convergence, delta_commits, flowlake_command, record_result, trial_seed,
 )
 
 pytestmark = pytest.mark.integration
 
-# Per layer: the layers the trial starts from, its stage line, and how many writes its load
-# makes (bronze: flows, dns, quarantine, manifest; silver: rows, properties; gold: four tables'
-# rows, then their properties), so a kill point falls anywhere among them.
-LAYERS = {
-    "bronze": ((), 3),
-    "silver": (("bronze",), 1),
-    "gold": (("bronze", "silver"), 7),
-}
-MAX_DELAY = 0.8
+# Per layer: the layers the trial starts from.
+LAYERS = {"bronze": (), "silver": ("bronze",), "gold": ("bronze", "silver")}
+# The reference is not timed before a stage's first commit: a kill aimed there waits up to this long.
+FIRST_GAP = 0.8
 # The one layer `make test` kills (unmarked); the others are `make faults` only.
 REDUCED_FORM_LAYER = "silver"
+# The maintenance stages a kill is aimed at, by the operations of the commits each makes.
+MAINTENANCE_STAGES = {"optimize": ("OPTIMIZE",),
+                      "vacuum": ("VACUUM START", "VACUUM END", "SET TBLPROPERTIES", "UNSET TBLPROPERTIES")}
+# No retention: VACUUM deletes every file OPTIMIZE has just compacted away, so a kill during
+# VACUUM lands among real deletions (at the default 168 hours a fresh lake has none to delete).
+NO_RETENTION = {"vacuum_retention_hours": 0}
 
 
 def copy_layers(reference, trial, layers) -> None:
@@ -48,28 +58,37 @@ def copy_layers(reference, trial, layers) -> None:
         shutil.copytree(local_path(reference.warehouse_uri) / layer, local_path(trial.warehouse_uri) / layer)
 
 
+def delivery_steps(reference_config) -> list[Commit]:
+    """The files an undisturbed delivery publishes, in the order it wrote them, then the
+    delivery record a mailing job writes once the mail is sent."""
+    folder = local_path(reference_config.reports_uri)
+    files = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.stat().st_mtime_ns)
+    steps = [Commit(str(p.relative_to(folder)), "publish", p.stat().st_mtime) for p in files]
+    manifest = next(Path(step.name) for step in steps if step.name.endswith(MANIFEST))
+    return [*steps, Commit(str(manifest.with_name(RECORD)), "record", steps[-1].at)]
+
+
 @pytest.mark.parametrize("trial", range(TRIALS))
 @pytest.mark.parametrize("layer", [pytest.param(layer, marks=() if layer == REDUCED_FORM_LAYER else pytest.mark.faults)
                                    for layer in LAYERS])
 def test_a_job_killed_while_it_writes_reruns_to_the_reference_tables(spark, fault_lake, tmp_path, layer, trial):
     started = time.monotonic()
-    before, max_writes = LAYERS[layer]
     config = lake_config(tmp_path, fault_lake.raw)
-    copy_layers(fault_lake.config, config, before)
-    point = KillPoint.draw(trial_seed(layer, trial), max_writes, MAX_DELAY)
-    layer_dir = local_path(config.warehouse_uri) / layer
-    outcome = kill_during(flowlake_command("run", "--config", config.path, "--stages", layer), "[run] load ...",
-                          point, lambda: delta_commits(layer_dir), tmp_path / "killed-job.log")
-    replay = f"{point} (FLOWLAKE_FAULT_SEED replays it), killed after {outcome.writes_before_kill} commits"
+    warehouse = local_path(config.warehouse_uri)
+
+    def prepare():
+        shutil.rmtree(warehouse, ignore_errors=True)
+        copy_layers(fault_lake.config, config, LAYERS[layer])
+    outcome = aimed_kill(flowlake_command("run", "--config", config.path, "--stages", layer), "[run] load ...",
+                         trial_seed(layer, trial), commit_log(local_path(fault_lake.config.warehouse_uri), (layer,)),
+                         FIRST_GAP, lambda: delta_commits(warehouse, (layer,)), prepare, tmp_path / "killed-job.log")
 
     build_lake(spark, config)
     figures = convergence(spark, config, fault_lake.rows, fault_lake.truth)
-    record_result(f"kill -9 during {layer} write", trial=trial, seed=point.seed, delay=point.delay,
-                  writes_awaited=point.writes, commits_before_kill=outcome.writes_before_kill,
-                  finished_before_kill=outcome.finished_before_kill, seconds=round(time.monotonic() - started, 1),
-                  **figures)
-    assert figures["tables_equal"], f"{replay}: the re-run differs from the reference: {figures['differences']}"
-    assert (figures["rows_lost"], figures["duplicates"]) == (0, 0), f"{replay}: {figures}"
+    record_result(f"kill -9 during {layer} write", trial=trial, seconds=round(time.monotonic() - started, 1),
+                  **outcome.figures(), **figures)
+    assert figures["tables_equal"], f"{outcome.replay()}: the re-run differs from the reference: {figures['differences']}"
+    assert (figures["rows_lost"], figures["duplicates"]) == (0, 0), f"{outcome.replay()}: {figures}"
 
 
 @pytest.mark.faults
@@ -94,12 +113,17 @@ def test_a_report_job_killed_while_it_delivers_reruns_to_one_published_and_maile
         return sum(1 for message in smtp_maildir if message["To"] == recipient)
 
     def files():
-        return sum(1 for p in reports.rglob("*") if p.is_file()) if reports.is_dir() else 0
-    point = KillPoint.draw(trial_seed("delivery", trial), 8, 0.3)
-    outcome = kill_during(flowlake_command("report", "--config", config.path, "--name", "overseas", "--as-of",
-                                           LAST_DAY.isoformat(), "--email"),
-                          "[report] deliver ...", point, files, tmp_path / "killed-job.log")
-    replay = f"{point} (FLOWLAKE_FAULT_SEED replays it), killed after {outcome.writes_before_kill} files"
+        return {str(p.relative_to(reports)) for p in reports.rglob("*") if p.is_file()} if reports.is_dir() else set()
+
+    def prepare():  # a retried kill starts again from no report and no mail
+        shutil.rmtree(reports, ignore_errors=True)
+        for message in [key for key, message in smtp_maildir.items() if message["To"] == recipient]:
+            smtp_maildir.remove(message)
+    outcome = aimed_kill(flowlake_command("report", "--config", config.path, "--name", "overseas", "--as-of",
+                                          LAST_DAY.isoformat(), "--email"),
+                         "[report] deliver ...", trial_seed("delivery", trial), delivery_steps(reference_config),
+                         FIRST_GAP, files, prepare, tmp_path / "killed-job.log")
+    replay = outcome.replay()
     mailed_at_kill, recorded_at_kill = mailed(), any(reports.rglob(RECORD))
 
     result = run_report(spark, config, "overseas", LAST_DAY, RUN_TIME, True, False, Progress("test"))
@@ -109,12 +133,53 @@ def test_a_report_job_killed_while_it_delivers_reruns_to_one_published_and_maile
     # Mail is at least once: a kill after the server took the message and before delivery.json
     # was written leaves no record, and the re-run mails the period again.
     resent = mailed_at_kill and not recorded_at_kill
-    record_result("kill -9 during report delivery", trial=trial, seed=point.seed, delay=point.delay,
-                  writes_awaited=point.writes, files_before_kill=outcome.writes_before_kill,
-                  finished_before_kill=outcome.finished_before_kill, mailed_before_kill=mailed_at_kill,
+    record_result("kill -9 during report delivery", trial=trial, **outcome.figures(), mailed_before_kill=mailed_at_kill,
                   emails=mailed(), files_equal=published == expected, rows_lost=0,
                   duplicates=mailed() - 1 - int(resent), seconds=round(time.monotonic() - started, 1))
     assert sorted(published) == sorted(expected), replay
     assert [name for name in expected if published[name] != expected[name]] == [], replay
     assert result["emailed"] == (not recorded_at_kill), replay
     assert mailed() == 1 + int(resent), f"{replay}: {mailed()} messages to {recipient}"
+
+
+@pytest.fixture(scope="module")
+def maintenance_commits(spark, fault_lake, tmp_path_factory) -> dict[str, list[Commit]]:
+    """The commits an undisturbed maintenance run makes on a copy of the reference lake, per stage."""
+    from flowlake.maintenance import run_maintenance
+
+    config = lake_config(tmp_path_factory.mktemp("maintenance-reference"), fault_lake.raw, maintenance=NO_RETENTION)
+    copy_layers(fault_lake.config, config, ("bronze", "silver", "gold"))
+    before = delta_commits(local_path(config.warehouse_uri))
+    run_maintenance(spark, config, LAST_DAY, Progress("test"))
+    made = commit_log(local_path(config.warehouse_uri), since=before)
+    return {stage: [c for c in made if c.operation in operations] for stage, operations in MAINTENANCE_STAGES.items()}
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("trial", range(TRIALS))
+@pytest.mark.parametrize("stage", MAINTENANCE_STAGES)
+def test_maintenance_killed_while_it_optimizes_or_vacuums_leaves_every_table_readable_and_the_reference_rows(
+        spark, fault_lake, maintenance_commits, tmp_path, stage, trial):
+    """`flowlake maintain` killed during OPTIMIZE or VACUUM, then maintenance again and a run:
+    every table reads whole (a data file the current version needs, deleted, would fail the
+    read) and holds the reference's rows, with nothing lost or held twice."""
+    from flowlake.maintenance import run_maintenance
+
+    started = time.monotonic()
+    config = lake_config(tmp_path, fault_lake.raw, maintenance=NO_RETENTION)
+    warehouse = local_path(config.warehouse_uri)
+
+    def prepare():
+        shutil.rmtree(warehouse, ignore_errors=True)
+        copy_layers(fault_lake.config, config, ("bronze", "silver", "gold"))
+    outcome = aimed_kill(flowlake_command("maintain", "--config", config.path, "--as-of", LAST_DAY.isoformat()),
+                         f"[maintain] {stage} ...", trial_seed(stage, trial), maintenance_commits[stage], FIRST_GAP,
+                         lambda: delta_commits(warehouse), prepare, tmp_path / "killed-job.log")
+
+    run_maintenance(spark, config, LAST_DAY, Progress("test"))
+    build_lake(spark, config)
+    figures = convergence(spark, config, fault_lake.rows, fault_lake.truth)
+    record_result(f"kill -9 during {stage.upper()}", trial=trial, seconds=round(time.monotonic() - started, 1),
+                  **outcome.figures(), **figures)
+    assert figures["tables_equal"], f"{outcome.replay()}: {figures['differences']}"
+    assert (figures["rows_lost"], figures["duplicates"]) == (0, 0), f"{outcome.replay()}: {figures}"
