@@ -95,10 +95,15 @@ class BronzeSettings:
     max_days_from_dump: int = 2
     # The nfdump binary that converts nfcapd files, on every Spark node: a name on PATH or a path.
     nfdump: str = "nfdump"
+    # An object larger than this once decompressed (a gzip bomb) is quarantined whole; reading
+    # stops at the bound, which is about what one Python worker holds of it.
+    max_decompressed_mib: float = 2048
 
     def __post_init__(self):
         if not isinstance(self.batch_mib, (int, float)) or self.batch_mib <= 0:
             raise TypeError(f"batch_mib {self.batch_mib!r} is not a positive number of MiB")
+        if not isinstance(self.max_decompressed_mib, (int, float)) or self.max_decompressed_mib <= 0:
+            raise TypeError(f"max_decompressed_mib {self.max_decompressed_mib!r} is not a positive number of MiB")
 
 
 @dataclass(frozen=True)

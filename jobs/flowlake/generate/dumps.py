@@ -26,6 +26,10 @@ Besides the world's traffic, each day holds the traps real networks set for a na
   that by ports the scanner serves; the records carry TCP flags (a lone SYN, and the RST+ACK
   of the closed port where the exporter also reports the reply), which tell who started.
 The truth says what each of them is, from what was drawn, not from any rule of silver's.
+
+Off by default, for the tests that turn it on (`--gzip-bomb`): a gzip bomb, a small object
+under the nfdump exporter's prefix that expands past bronze.max_decompressed_mib (a header, then
+zeros); the truth lists it under `quarantined_objects`, since bronze must quarantine it whole.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import hashlib
 import ipaddress
 import json
 import multiprocessing
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -715,6 +720,20 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
     }
 
 
+def write_gzip_bomb(config: Config, key: str) -> int:
+    """Write to `key` below raw_uri a gzip of an nfdump header and then zeros, 1 MiB past
+    bronze.max_decompressed_mib once decompressed; returns its compressed size. Compressed a
+    MiB at a time, so the generator never holds what it expands to."""
+    deflater = zlib.compressobj(9, zlib.DEFLATED, 31)
+    header = (",".join(NFDUMP_V1.header) + "\n").encode()
+    parts, zeros = [deflater.compress(header)], bytes(2**20)
+    for _ in range(int(config.bronze.max_decompressed_mib) + 1):
+        parts.append(deflater.compress(zeros))
+    body = b"".join(parts) + deflater.flush()
+    write_object(f"{config.raw_uri}/{key}", body, config.s3)
+    return len(body)
+
+
 def shift_and_outage(days: int) -> tuple[int, range]:
     """The index of the window's shift day (never its first, so even two days show a before and
     after) and the indexes of its outage week (none in a window too short to show it as a dip)."""
@@ -724,7 +743,8 @@ def shift_and_outage(days: int) -> tuple[int, range]:
             range(first, first + outage["days"]) if days >= outage["min_window_days"] else range(0))
 
 
-def generate(config: Config, start: date, end: date, flows_per_day: int, seed: int, progress: Progress) -> dict:
+def generate(config: Config, start: date, end: date, flows_per_day: int, seed: int, progress: Progress,
+             gzip_bomb: bool = False) -> dict:
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     shift_index, outage = shift_and_outage(len(days))
     plans = [DayPlan(day, i / max(len(days) - 1, 1), flows_per_day, seed * 100_003 + i, i == len(days) // 2,
@@ -742,7 +762,14 @@ def generate(config: Config, start: date, end: date, flows_per_day: int, seed: i
         truth = ground_truth(results, config, seed)
         truth["shift_day"] = days[min(shift_index, len(days) - 1)].isoformat()
         truth["outage_days"] = [days[i].isoformat() for i in outage]
-        stage.done(objects=3 * len(plans), rows=truth["records"])
+        # Objects bronze must quarantine whole, not parse: nothing of them reaches a table.
+        truth["quarantined_objects"] = []
+        if gzip_bomb:
+            bomb = f"{NFDUMP_PREFIX}{start}.bomb.csv.gz"
+            size = write_gzip_bomb(config, bomb)
+            truth["quarantined_objects"].append(bomb)
+            progress.say(f"gzip bomb: {bomb}, {size:,} bytes expanding past {config.bronze.max_decompressed_mib:g} MiB")
+        stage.done(objects=3 * len(plans) + len(truth["quarantined_objects"]), rows=truth["records"])
     truth_uri = f"{parent_uri(config.raw_uri)}/ground_truth/{start}_{end}_seed{seed}.json"
     write_object(truth_uri, json.dumps(truth, indent=1, sort_keys=True).encode(), config.s3)
     truth["uri"] = truth_uri
@@ -756,12 +783,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--end", required=True, type=date.fromisoformat)
     parser.add_argument("--flows-per-day", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--gzip-bomb", action="store_true",
+                        help="also write a gzip bomb, which bronze must quarantine (bronze.max_decompressed_mib)")
     args = parser.parse_args(argv)
     if args.end < args.start:
         parser.error(f"--end {args.end} is before --start {args.start}")
     config = load_config(args.config)
     progress = Progress("generate")
-    truth = generate(config, args.start, args.end, args.flows_per_day, args.seed, progress)
+    truth = generate(config, args.start, args.end, args.flows_per_day, args.seed, progress, args.gzip_bomb)
     progress.summary([f"raw dumps:    {config.raw_uri}",
                       f"days:         {truth['start']} .. {truth['end']}",
                       f"flows:        {truth['flows']:,} ({truth['records']:,} records with exporter replies)",
