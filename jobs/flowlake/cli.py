@@ -1,6 +1,6 @@
 """The `flowlake` command.
 
-  flowlake generate --config C --start D --end D [--flows-per-day N] [--seed S]
+  flowlake generate --config C --start D --end D [--flows-per-day N] [--seed S] [--gzip-bomb] [--formula-names]
       write synthetic dumps with planted ground truth
   flowlake run --config C [--stages bronze]
       process every raw object not yet ingested

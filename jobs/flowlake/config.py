@@ -204,6 +204,11 @@ class BronzeSettings:
     nfdump: Annotated[StrictStr, Field(
         description="The nfdump binary that converts nfcapd files, on every Spark node: a name on PATH or a "
                     "path.")] = "nfdump"
+    max_decompressed_mib: Annotated[StrictFloat, Field(
+        gt=0,
+        description="An object larger than this once decompressed (a gzip bomb, or a dump too large for one "
+                    "worker) is quarantined whole; reading stops at the bound, about what one Python worker "
+                    "holds of it.")] = 2048
 
 
 @dataclass(config=SCHEMA)

@@ -6,9 +6,12 @@ half-written table, and writing the same rows again changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from delta.tables import DeltaTable
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
@@ -84,10 +87,21 @@ def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
     return {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()}
 
 
+# What a change-feed read says when what it needs is gone: VACUUM deleted data files that the
+# versions it reads added (an OPTIMIZE or a rewrite had removed them from the table), or the log
+# no longer holds those commits. The table itself still holds every current row.
+CHANGE_DATA_GONE = ("FAILED_READ_FILE.FILE_NOT_EXIST", "java.io.FileNotFoundException", "DELTA_MISSING_CHANGE_DATA",
+                    "DELTA_FILE_NOT_FOUND", "DELTA_VERSIONS_NOT_CONTIGUOUS")
+
+
 def changed_days(spark: SparkSession, path: str, since_version: int | None, current_version: int | None,
-                 day_column: Column) -> set[date]:
+                 day_column: Column, say: Callable[[str], None] | None = None) -> set[date]:
     """Days whose rows changed after `since_version` (every day if None) up to `current_version`
-    (the caller's `table_version`, None while the table does not exist), from the change feed."""
+    (the caller's `table_version`, None while the table does not exist), from the change feed.
+
+    When the feed of those versions is gone (CHANGE_DATA_GONE: a reader lagging behind a
+    VACUUM), every day the table holds, read from the table itself, and one line to `say`
+    saying so; without `say` the error is raised."""
     if current_version is None:
         return set()
     if since_version is None:
@@ -97,7 +111,16 @@ def changed_days(spark: SparkSession, path: str, since_version: int | None, curr
     else:
         changes = (spark.read.format("delta").option("readChangeFeed", "true")
                    .option("startingVersion", since_version + 1).option("endingVersion", current_version).load(path))
-    return {r.day for r in changes.select(day_column.alias("day")).distinct().collect()}
+    try:
+        return {r.day for r in changes.select(day_column.alias("day")).distinct().collect()}
+    except (Py4JJavaError, PySparkException) as err:
+        gone = next((marker for marker in CHANGE_DATA_GONE if marker in str(err)), None)
+        if since_version is None or gone is None or say is None:
+            raise
+        say(f"rebuilding every day of {path}: the change data of its versions {since_version + 1}..{current_version} "
+            f"is gone ({gone}: VACUUM deleted files this lagging reader still needed), so the days come from the "
+            f"table itself")
+        return changed_days(spark, path, None, current_version, day_column)
 
 
 def day_list(days) -> str:

@@ -43,15 +43,16 @@ def lake_config(folder: Path, raw: Path | str | None = None, **extra) -> Config:
                                     reports=reports, **extra))
 
 
-def build_lake(spark, config: Config, stages=("bronze", "silver", "gold")) -> None:
-    """Bronze, silver and gold in the test's own Spark session: what `flowlake run` does, without a JVM start."""
+def build_lake(spark, config: Config, stages=("bronze", "silver", "gold"), stream=None) -> None:
+    """Bronze, silver and gold in the test's own Spark session: what `flowlake run` does, without a JVM start;
+    their progress lines to `stream` (stderr if None)."""
     from flowlake.bronze.ingest import run_bronze
     from flowlake.gold.build import run_gold
     from flowlake.silver.build import run_silver
 
     for stage, run in (("bronze", run_bronze), ("silver", run_silver), ("gold", run_gold)):
         if stage in stages:
-            run(spark, config, RUN_TIME, Progress(f"test-{stage}"))
+            run(spark, config, RUN_TIME, Progress(f"test-{stage}", **({"stream": stream} if stream else {})))
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
 
 from flowlake import tables
-from flowlake.tables import merge_by_key, replace_rows_of_objects, replace_where
+from flowlake.maintenance import RETENTION_CHECK
+from flowlake.tables import changed_days, merge_by_key, replace_rows_of_objects, replace_where, table_version
 
 pytestmark = pytest.mark.integration
 SCHEMA = "source_object string, day date, n long"
@@ -56,3 +59,30 @@ def test_first_merge_keeps_the_keys_another_run_just_merged(spark, tmp_path):
     merge_by_key(spark.createDataFrame([("a", FIRST, 1)], SCHEMA), path, "source_object")
     merge_by_key(spark.createDataFrame([("b", FIRST, 2), ("a", FIRST, 3)], SCHEMA), path, "source_object")
     assert rows(spark, path) == [("a", FIRST, 3), ("b", FIRST, 2)]
+
+
+def test_a_reader_whose_change_data_was_vacuumed_gets_every_day_from_the_table_and_says_so(spark, tmp_path):
+    path = str(tmp_path / "bronze")
+    days = [FIRST, SECOND]
+    for n, day in enumerate(days):
+        # Two files a day, so OPTIMIZE compacts them and VACUUM deletes the ones the feed reads.
+        (spark.createDataFrame([("a", day, n), ("b", day, n)], SCHEMA).repartition(2)
+         .write.format("delta").mode("append").partitionBy("day").save(path))
+    DeltaTable.forPath(spark, path).optimize().executeCompaction()
+    spark.conf.set(RETENTION_CHECK, "false")
+    try:
+        DeltaTable.forPath(spark, path).vacuum(0)
+    finally:
+        spark.conf.unset(RETENTION_CHECK)
+    said = []
+    # A silver that last read version 0 needs the feed of version 1 on, whose files are gone.
+    vacuumed = table_version(spark, path)
+    assert changed_days(spark, path, 0, vacuumed, F.col("day"), said.append) == set(days)
+    assert len(said) == 1 and said[0].startswith(f"rebuilding every day of {path}: the change data of its "
+                                                 f"versions 1..{vacuumed} is gone (FAILED_READ_FILE.FILE_NOT_EXIST")
+    with pytest.raises(Exception, match="FILE_NOT_EXIST"):
+        changed_days(spark, path, 0, vacuumed, F.col("day"))
+    # A feed that is still whole is read as ever: only the day a later commit changed.
+    spark.createDataFrame([("c", FIRST, 9)], SCHEMA).write.format("delta").mode("append").save(path)
+    assert changed_days(spark, path, vacuumed, vacuumed + 1, F.col("day"), said.append) == {FIRST}
+    assert len(said) == 1

@@ -5,9 +5,11 @@ from datetime import datetime
 from pyspark.sql import Row
 
 from flowlake.bronze.ingest import (
-    BronzeResult, batches_by_size, duplicate_of, pending_objects, quarantine_rate_message, relative_key,
+    BronzeResult, batches_by_size, duplicate_of, parse_content, pending_objects, quarantine_rate_message,
+    relative_key,
 )
 from flowlake.config import load_config
+from flowlake.generate.dumps import write_gzip_bomb
 from flowlake.session import spark_conf, spark_jars, spark_submit_args
 from flowlake.tables import sql_string
 from tests.conftest import ROOT, write_config
@@ -107,3 +109,18 @@ def test_a_later_batch_over_the_limit_says_what_earlier_batches_published(tmp_pa
     assert message.splitlines()[0].endswith(
         "Nothing was published but the quarantine rows, in file:///w/q. The run's 8 objects before them, in "
         "earlier batches of at most 0.5 MiB (bronze.batch_mib), passed the gate and were published.")
+
+
+def test_the_generators_gzip_bomb_is_one_quarantine_row_naming_the_object_and_the_bound(tmp_path):
+    config = load_config(write_config(tmp_path, bronze={"max_decompressed_mib": 1}))
+    key = "flows/pyongyang/2017-07-01.bomb.csv.gz"
+    compressed = write_gzip_bomb(config, key)
+    content = (tmp_path / "raw" / key).read_bytes()
+    assert compressed == len(content) < 2**20 // 8
+    parsed, reason = parse_content(f"file:{tmp_path}/raw/{key}", content, config.raw_uri, config.sources,
+                                   config.bronze.max_days_from_dump,
+                                   max_decompressed_bytes=int(config.bronze.max_decompressed_mib * 2**20))
+    assert reason.startswith(f"unreadable object: {key}: decompresses to more than the bound of 1,048,576 bytes")
+    assert reason.endswith("(bronze.max_decompressed_mib)")
+    assert (parsed.flows.num_rows, parsed.dns.num_rows) == (0, 0)
+    assert parsed.quarantine.to_pylist() == [{"line_number": None, "raw_line": None, "reason": reason}]

@@ -2,14 +2,20 @@
 its shift on one day and its one-week outage where a change-point rule could be fooled by it."""
 
 import ipaddress
+import json
+from datetime import date
 
+import pyarrow.compute as pc
 import pytest
 
-from flowlake.generate.dumps import (WORLD, hosting_servers, local_sites, shift_and_outage, shifted_weight,
+from flowlake.config import load_config
+from flowlake.generate.dumps import (FORMULA_NAME_FLOWS, FORMULA_NAMES, WORLD, DayPlan, _day_records,
+                                     hosting_servers, local_sites, pdns_cof, shift_and_outage, shifted_weight,
                                      world_destinations)
 from flowlake.silver.service_catalog import load_catalog
 from flowlake.silver.geo import as_names
 from flowlake.silver.public_suffixes import bundled_list
+from tests.conftest import write_config
 
 
 @pytest.mark.parametrize("source", ["iptocc", "geoip2fast"])
@@ -91,3 +97,21 @@ def test_the_shift_is_one_day_and_the_outage_a_week_of_a_long_window():
             ((False, False), (True, False), (False, True))] == pytest.approx([16, 1.6, 1.6])
     assert [shifted_weight(baidu, shifted, outage) for shifted, outage in
             ((False, False), (True, False), (False, True))] == pytest.approx([1, 10, 1])
+
+
+def test_formula_names_are_passive_dns_names_of_zimbabwes_government_sites_a_spreadsheet_would_run(tmp_path):
+    config = load_config(write_config(tmp_path))
+    plan = DayPlan(date(2017, 7, 1), 0.0, 200, 5, formula_names=True)
+    records, _, _ = _day_records(plan, config)
+    dns = [json.loads(line) for line in pdns_cof(records, plan.day).decode().splitlines()]
+    named = {r["rrname"] for r in dns if r["rrname"].removeprefix("www.").rstrip(".") in FORMULA_NAMES}
+    assert named == {f"www.{name}." for name in FORMULA_NAMES}
+    suffixes = {s.suffix: (s.kind, s.country) for s in bundled_list().suffixes}
+    for name in FORMULA_NAMES:
+        suffix = name.split(".", 1)[1]
+        # One label under a government registry suffix: silver's local-site domain is the name itself.
+        assert name[0] in "=+-@" and suffixes[suffix] == ("government_national", "ZW"), name
+    assert len(records.filter(pc.equal(records["kind"], "formula_name"))) == len(FORMULA_NAMES) * FORMULA_NAME_FLOWS
+    # Off, the day has none of them.
+    plain, _, _ = _day_records(DayPlan(date(2017, 7, 1), 0.0, 200, 5), config)
+    assert "formula_name" not in set(plain["kind"].to_pylist())

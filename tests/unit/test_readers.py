@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import tracemalloc
 from datetime import date, datetime, timezone
 
 import pytest
 
 from flowlake.config import Source
 from flowlake.readers.delimited import NFDUMP_V1, NFDUMP_V2
-from flowlake.readers.objects import parse_object
+from flowlake.readers.objects import ObjectTooLarge, parse_object
 from flowlake.readers.records import UnreadableObject
 
 UTC = timezone.utc
@@ -577,6 +578,45 @@ def test_truncated_gzip_is_unreadable():
 
     with pytest.raises(UnreadableObject, match="truncated gzip"):
         parse(content)
+
+
+MIB = 2**20
+
+
+def bomb(expanded_mib: int) -> bytes:
+    """A gzip of an nfdump header and `expanded_mib` MiB of zeros (about 1000 times smaller)."""
+    return gzip.compress(NFDUMP_V1_HEADER.encode() + b"\n" + bytes(expanded_mib * MIB), compresslevel=9)
+
+
+def test_a_gzip_bomb_is_unreadable_and_reading_stops_at_the_bound():
+    content = bomb(16)
+    source = Source(prefix="", format="auto")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ObjectTooLarge) as raised:
+            parse_object("flows/x/bomb.csv.gz", content, source, "flows/x", max_decompressed_bytes=MIB)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(content) < MIB // 8
+    assert str(raised.value).startswith("flows/x/bomb.csv.gz: decompresses to more than the bound of 1,048,576 bytes")
+    assert str(raised.value).endswith("(bronze.max_decompressed_mib)")
+    # What it expands to is 16 MiB: the reader held the bound and a margin, never the whole.
+    assert peak < 4 * MIB, peak
+
+
+def test_the_bound_counts_every_gzip_member_and_the_bytes_of_a_plain_object():
+    source = Source(prefix="", format="auto")
+    # Each member within the bound, all of them past it.
+    members = gzip.compress(NFDUMP_V1_OBJECT) * (2**16 // len(NFDUMP_V1_OBJECT) + 1)
+    with pytest.raises(ObjectTooLarge, match="more than the bound of 65,536"):
+        parse_object("k", members, source, "x", max_decompressed_bytes=2**16)
+    with pytest.raises(ObjectTooLarge, match=f"{len(NFDUMP_V1_OBJECT):,} bytes, more than the bound of 100"):
+        parse_object("k", NFDUMP_V1_OBJECT, source, "x", max_decompressed_bytes=100)
+    # Exactly at the bound is within it.
+    exact = parse_object("k", gzip.compress(NFDUMP_V1_OBJECT), source, "x",
+                         max_decompressed_bytes=len(NFDUMP_V1_OBJECT))
+    assert exact.flows.num_rows == parse(NFDUMP_V1_OBJECT).flows.num_rows > 0
 
 
 @pytest.mark.parametrize("content", [b"", b"\n\n  \r\n", gzip.compress(b"")], ids=["empty", "blank", "empty-gzip"])

@@ -35,7 +35,7 @@ from flowlake.errors import PipelineStopped
 from flowlake.progress import Progress
 from flowlake.quality import check_table, import_in_background
 from flowlake.readers.nfcapd import NfdumpMissing
-from flowlake.readers.objects import parse_object
+from flowlake.readers.objects import DEFAULT_MAX_DECOMPRESSED_BYTES, parse_object
 from flowlake.readers.records import (
     DNS_SCHEMA, FLOW_SCHEMA, QUARANTINE_SCHEMA, ParsedObject, UnreadableObject, quarantine_rows,
 )
@@ -118,7 +118,8 @@ def _with_union_columns(table: pa.Table, kind: str, source_object: str) -> pa.Re
 
 
 def parse_content(path: str, content: bytes, raw_uri: str, sources: tuple[Source, ...],
-                  max_days_from_dump: int, nfdump: str = "nfdump") -> tuple[ParsedObject, str | None]:
+                  max_days_from_dump: int, nfdump: str = "nfdump",
+                  max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES) -> tuple[ParsedObject, str | None]:
     """One object's bronze rows and, if it cannot be read at all, why (then it is one quarantine row).
     An nfcapd file on a node that cannot run nfdump is neither: its reason starts with
     NODE_CANNOT_PARSE, and the driver stops the run on it (the file itself is fine)."""
@@ -126,7 +127,7 @@ def parse_content(path: str, content: bytes, raw_uri: str, sources: tuple[Source
     source = source_for(sources, key)
     exporter = posixpath.dirname(key) or "."
     try:
-        return parse_object(key, content, source, exporter, max_days_from_dump, nfdump), None
+        return parse_object(key, content, source, exporter, max_days_from_dump, nfdump, max_decompressed_bytes), None
     except NfdumpMissing as err:
         reason = f"{NODE_CANNOT_PARSE}{err}"
     except UnreadableObject as err:
@@ -137,11 +138,13 @@ def parse_content(path: str, content: bytes, raw_uri: str, sources: tuple[Source
     return ParsedObject(format=source.format if source.format != "auto" else "unknown", quarantine=whole), reason
 
 
-def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...], max_days_from_dump: int, nfdump: str):
+def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...], max_days_from_dump: int, nfdump: str,
+                   max_decompressed_bytes: int):
     for batch in batches:
         for row in batch.to_pylist():
             path, content = row["path"], row["content"]
-            parsed, unreadable = parse_content(path, content, raw_uri, sources, max_days_from_dump, nfdump)
+            parsed, unreadable = parse_content(path, content, raw_uri, sources, max_days_from_dump, nfdump,
+                                               max_decompressed_bytes)
             for kind, table in (("flow", parsed.flows), ("dns", parsed.dns), ("quarantine", parsed.quarantine)):
                 for chunk in table.to_batches(max_chunksize=65536):
                     yield _with_union_columns(pa.Table.from_batches([chunk]), kind, path)
@@ -156,9 +159,10 @@ def _parse_batches(batches, raw_uri: str, sources: tuple[Source, ...], max_days_
 
 
 def parsed_rows(contents: DataFrame, raw_uri: str, sources: tuple[Source, ...], max_days_from_dump: int,
-                nfdump: str = "nfdump") -> DataFrame:
+                nfdump: str = "nfdump", max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES) -> DataFrame:
     """Parse binaryFile rows (path, modificationTime, length, content) into the union schema."""
-    return contents.mapInArrow(lambda batches: _parse_batches(batches, raw_uri, sources, max_days_from_dump, nfdump),
+    return contents.mapInArrow(lambda batches: _parse_batches(batches, raw_uri, sources, max_days_from_dump, nfdump,
+                                                              max_decompressed_bytes),
                                from_arrow_schema(UNION_SCHEMA))
 
 
@@ -275,7 +279,8 @@ def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progre
         contents = spark.read.format("binaryFile").load(batch)
         tasks = max(1, -(-len(batch) // config.bronze.objects_per_task))
         union = parsed_rows(contents.repartition(tasks), config.raw_uri, config.sources,
-                            config.bronze.max_days_from_dump, config.bronze.nfdump)
+                            config.bronze.max_days_from_dump, config.bronze.nfdump,
+                            int(config.bronze.max_decompressed_mib * 2**20))
         union = union.persist(StorageLevel.MEMORY_AND_DISK)
         objects = [r.asDict() for r in union.where("kind = 'object'")
                    .select("source_object", *OBJECT_SCHEMA.names).collect()]

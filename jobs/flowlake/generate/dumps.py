@@ -26,6 +26,15 @@ Besides the world's traffic, each day holds the traps real networks set for a na
   that by ports the scanner serves; the records carry TCP flags (a lone SYN, and the RST+ACK
   of the closed port where the exporter also reports the reply), which tell who started.
 The truth says what each of them is, from what was drawn, not from any rule of silver's.
+
+Off by default, for the tests that turn them on:
+- `--gzip-bomb`: a small object under the nfdump exporter's prefix that expands past
+  bronze.max_decompressed_mib (a header, then zeros); the truth lists it under
+  `quarantined_objects`, since bronze must quarantine it whole;
+- `--formula-names`: flows to sites whose passive-DNS names start with `=`, `+`, `-` or `@`
+  under Zimbabwe's government registry suffix, so silver takes each for a local site and the
+  overseas report's CSV carries it, where a spreadsheet would run it as a formula unless
+  neutralised; the truth lists them under `formula_names`.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import hashlib
 import ipaddress
 import json
 import multiprocessing
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -80,6 +90,9 @@ FULL_CONVERSATION, SYN_ONLY, RST_ACK = 0x1b, 0x02, 0x14
 LOOKALIKE_SHARE = 0.01  # flows to sites whose names end in a catalog domain's letters, not its labels
 # plumbing.com is not bing.com (search), dropbox.com not x.com (western_social), olive.com not live.com.
 LOOKALIKE_DOMAINS = ("plumbing.com", "dropbox.com", "olive.com")
+# Names a spreadsheet runs as formulas (OWASP, "CSV Injection"), each one label, on gov.zw.
+FORMULA_NAMES = ("=1+2.gov.zw", "+1+cmd|' /C calc'!A0.gov.zw", "-2+3.gov.zw", "@SUM(A1).gov.zw")
+FORMULA_NAME_FLOWS = 6  # per name and day: enough for the names to be a country's evidence
 TOR_RELAY_SHARE = 0.005  # flows to Tor relays on rented servers, on 443, with no DNS name
 TOR_RELAY_LIST = "tor_relays_2024-02-27.txt"
 RELAY_HOSTING_PREFIXES = ("88.99.0.0/16", "95.216.0.0/16", "136.243.0.0/16")  # Hetzner: the catalog's vps
@@ -317,6 +330,17 @@ def _lookalike_records(rng, hosts: list[tuple[str, str]], n: int) -> dict:
                     domain=np.array([d for d, _ in sites], dtype=object)[site_index])
 
 
+def _formula_name_records(rng, hosts: list[tuple[str, str]]) -> dict:
+    """Ordinary hosts' HTTPS to sites named by FORMULA_NAMES (on --formula-names)."""
+    sites = [(name, _ips(WORLD["background"]["prefixes"], 1, f"formula-{name}")[0]) for name in FORMULA_NAMES]
+    site = np.arange(len(sites) * FORMULA_NAME_FLOWS) % len(sites)
+    range_name, src_ip = _ordinary_hosts(rng, hosts, len(site))
+    return _records(rng, _human_times(rng, len(site)), src_ip=src_ip, range_name=range_name,
+                    dst_ip=np.array([ip for _, ip in sites], dtype=object)[site], dst_port=443,
+                    kind="formula_name", name="ZW", category="other", detail="government_national",
+                    domain=np.array([name for name, _ in sites], dtype=object)[site])
+
+
 def tor_relays_on_rented_servers() -> list[str]:
     """Relays of the shipped relay list inside the hosting blocks the catalog calls vps."""
     blocks = [ipaddress.ip_network(cidr) for cidr in RELAY_HOSTING_PREFIXES]
@@ -457,6 +481,7 @@ class DayPlan:
     single_visit: bool = False  # the day of the window's one foreign single visit
     shifted: bool = False  # on or after the window's shift day
     outage: bool = False  # in the week the Western platforms were unreachable
+    formula_names: bool = False  # with flows to the FORMULA_NAMES sites (--formula-names)
 
 
 def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], list[dict]]:
@@ -485,6 +510,8 @@ def _day_records(plan: DayPlan, config: Config) -> tuple[pa.Table, list[dict], l
               _lookalike_records(rng, hosts, n), _tor_relay_records(rng, hosts, n)]
     if plan.single_visit:
         blocks.append(_single_visit_records(rng, hosts, n))
+    if plan.formula_names:
+        blocks.append(_formula_name_records(rng, hosts))
     mining = []
     for plan_m in miners(config):
         if plan.progress < plan_m["starts_at"]:
@@ -715,6 +742,20 @@ def ground_truth(days: list[dict], config: Config, seed: int) -> dict:
     }
 
 
+def write_gzip_bomb(config: Config, key: str) -> int:
+    """Write to `key` below raw_uri a gzip of an nfdump header and then zeros, 1 MiB past
+    bronze.max_decompressed_mib once decompressed; returns its compressed size. Compressed a
+    MiB at a time, so the generator never holds what it expands to."""
+    deflater = zlib.compressobj(9, zlib.DEFLATED, 31)
+    header = (",".join(NFDUMP_V1.header) + "\n").encode()
+    parts, zeros = [deflater.compress(header)], bytes(2**20)
+    for _ in range(int(config.bronze.max_decompressed_mib) + 1):
+        parts.append(deflater.compress(zeros))
+    body = b"".join(parts) + deflater.flush()
+    write_object(f"{config.raw_uri}/{key}", body, config.s3)
+    return len(body)
+
+
 def shift_and_outage(days: int) -> tuple[int, range]:
     """The index of the window's shift day (never its first, so even two days show a before and
     after) and the indexes of its outage week (none in a window too short to show it as a dip)."""
@@ -724,11 +765,12 @@ def shift_and_outage(days: int) -> tuple[int, range]:
             range(first, first + outage["days"]) if days >= outage["min_window_days"] else range(0))
 
 
-def generate(config: Config, start: date, end: date, flows_per_day: int, seed: int, progress: Progress) -> dict:
+def generate(config: Config, start: date, end: date, flows_per_day: int, seed: int, progress: Progress,
+             gzip_bomb: bool = False, formula_names: bool = False) -> dict:
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     shift_index, outage = shift_and_outage(len(days))
     plans = [DayPlan(day, i / max(len(days) - 1, 1), flows_per_day, seed * 100_003 + i, i == len(days) // 2,
-                     i >= shift_index, i in outage)
+                     i >= shift_index, i in outage, formula_names)
              for i, day in enumerate(days)]
     with progress.stage("generate") as stage:
         # Spawned, not forked: a fork of a process with threads running (a test's Spark session,
@@ -742,7 +784,16 @@ def generate(config: Config, start: date, end: date, flows_per_day: int, seed: i
         truth = ground_truth(results, config, seed)
         truth["shift_day"] = days[min(shift_index, len(days) - 1)].isoformat()
         truth["outage_days"] = [days[i].isoformat() for i in outage]
-        stage.done(objects=3 * len(plans), rows=truth["records"])
+        # The names a report CSV must neutralise.
+        truth["formula_names"] = list(FORMULA_NAMES) if formula_names else []
+        # Objects bronze must quarantine whole, not parse: nothing of them reaches a table.
+        truth["quarantined_objects"] = []
+        if gzip_bomb:
+            bomb = f"{NFDUMP_PREFIX}{start}.bomb.csv.gz"
+            size = write_gzip_bomb(config, bomb)
+            truth["quarantined_objects"].append(bomb)
+            progress.say(f"gzip bomb: {bomb}, {size:,} bytes expanding past {config.bronze.max_decompressed_mib:g} MiB")
+        stage.done(objects=3 * len(plans) + len(truth["quarantined_objects"]), rows=truth["records"])
     truth_uri = f"{parent_uri(config.raw_uri)}/ground_truth/{start}_{end}_seed{seed}.json"
     write_object(truth_uri, json.dumps(truth, indent=1, sort_keys=True).encode(), config.s3)
     truth["uri"] = truth_uri
@@ -756,12 +807,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--end", required=True, type=date.fromisoformat)
     parser.add_argument("--flows-per-day", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--gzip-bomb", action="store_true",
+                        help="also write a gzip bomb, which bronze must quarantine (bronze.max_decompressed_mib)")
+    parser.add_argument("--formula-names", action="store_true",
+                        help="also name sites so that a report CSV cell would run as a spreadsheet formula")
     args = parser.parse_args(argv)
     if args.end < args.start:
         parser.error(f"--end {args.end} is before --start {args.start}")
     config = load_config(args.config)
     progress = Progress("generate")
-    truth = generate(config, args.start, args.end, args.flows_per_day, args.seed, progress)
+    truth = generate(config, args.start, args.end, args.flows_per_day, args.seed, progress, args.gzip_bomb,
+                     args.formula_names)
     progress.summary([f"raw dumps:    {config.raw_uri}",
                       f"days:         {truth['start']} .. {truth['end']}",
                       f"flows:        {truth['flows']:,} ({truth['records']:,} records with exporter replies)",

@@ -91,7 +91,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
 
     with progress.stage("find changed days") as stage:
         silver_version = table_version(spark, silver_path) if table_exists(spark, silver_path) else None
-        days = changed_days(spark, silver_path, since, silver_version, F.col("day"))
+        days = changed_days(spark, silver_path, since, silver_version, F.col("day"), progress.say)
         stage.done(rows=len(days))
     if not days:
         progress.say("silver has not changed since the last gold run")

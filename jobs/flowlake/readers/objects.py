@@ -3,7 +3,9 @@
 `parse_object(key, content, source, exporter)` is the single entry point. The format comes
 from config (`sources[].format`) or, on `auto`, from the header of an nfcapd file (binary,
 converted to nfdump CSV by nfdump, readers/nfcapd.py) or else from the first non-blank line.
-An object that cannot be read at all raises `UnreadableObject` with the reason.
+An object that cannot be read at all raises `UnreadableObject` with the reason; so does one
+whose bytes, decompressed, pass `max_decompressed_bytes` (bronze.max_decompressed_mib): reading
+stops there, so a gzip bomb costs a worker the bound, not what it expands to.
 """
 
 from __future__ import annotations
@@ -22,21 +24,42 @@ from flowlake.readers.nfcapd import is_nfcapd, nfdump_csv, unsampled
 from flowlake.readers.records import ParsedObject, UnreadableObject
 
 GZIP_MAGIC = b"\x1f\x8b"
+DEFAULT_MAX_DECOMPRESSED_BYTES = 2048 * 2**20  # BronzeSettings.max_decompressed_mib's default
 
 
-def decompressed(content: bytes) -> bytes:
-    """The object's bytes, gunzipped if they are gzip (every member of a multi-member file)."""
+class ObjectTooLarge(UnreadableObject):
+    """The object's decompressed bytes pass the configured bound; reading stopped there."""
+
+
+def decompressed(content: bytes, max_bytes: int) -> bytes:
+    """The object's bytes, gunzipped if they are gzip (every member of a multi-member file).
+
+    Inflates at most max_bytes + 1 bytes: an object that expands past `max_bytes` raises
+    ObjectTooLarge as soon as it does, never holding more than the bound."""
     if not content.startswith(GZIP_MAGIC):
+        if len(content) > max_bytes:
+            raise ObjectTooLarge(f"{len(content):,} bytes, more than the bound of {max_bytes:,}")
         return content
-    parts, data = [], content
+    parts, size, data = [], 0, content
     while data.startswith(GZIP_MAGIC):
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            parts.append(inflater.decompress(data))
-        except zlib.error as err:
-            raise UnreadableObject(f"corrupt gzip data: {err}") from None
-        if not inflater.eof:
-            raise UnreadableObject("truncated gzip: the compressed stream ends before its end marker")
+        inflater, pending = zlib.decompressobj(wbits=31), data
+        while True:
+            try:
+                part = inflater.decompress(pending, max_bytes - size + 1)
+            except zlib.error as err:
+                raise UnreadableObject(f"corrupt gzip data: {err}") from None
+            size += len(part)
+            if size > max_bytes:
+                raise ObjectTooLarge(f"decompresses to more than the bound of {max_bytes:,} bytes "
+                                     f"(read {len(content) - len(inflater.unconsumed_tail):,} of its "
+                                     f"{len(content):,} compressed bytes, then stopped): a gzip bomb or a dump "
+                                     f"too large for one worker")
+            parts.append(part)
+            pending = inflater.unconsumed_tail
+            if inflater.eof:
+                break
+            if not pending and not part:
+                raise UnreadableObject("truncated gzip: the compressed stream ends before its end marker")
         data = inflater.unused_data
     return b"".join(parts)
 
@@ -72,11 +95,16 @@ def detect_format(first_line: str) -> str:
 
 
 def parse_object(key: str, content: bytes, source: Source, exporter: str,
-                 max_days_from_dump: int = 2, nfdump: str = "nfdump") -> ParsedObject:
+                 max_days_from_dump: int = 2, nfdump: str = "nfdump",
+                 max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES) -> ParsedObject:
     """Parse one object. `key` is only for messages; `exporter` names it where the format does not;
     flow records further than `max_days_from_dump` days from the dump's median day are quarantined;
-    `nfdump` is the binary that converts nfcapd files."""
-    data = decompressed(content)
+    `nfdump` is the binary that converts nfcapd files; an object larger than
+    `max_decompressed_bytes` once decompressed is unreadable."""
+    try:
+        data = decompressed(content, max_decompressed_bytes)
+    except ObjectTooLarge as err:
+        raise ObjectTooLarge(f"{key}: {err} (bronze.max_decompressed_mib)") from None
     if source.format == "nfcapd" or (source.format == "auto" and is_nfcapd(data)):
         return parse_nfcapd(key, data, source, exporter, max_days_from_dump, nfdump)
     if not data.strip():

@@ -10,7 +10,10 @@
   retried with a growing pause; success is recorded in `delivery.json` beside the files, and a
   period whose record exists is not mailed again unless `resend` is asked. A send that still
   fails raises `DeliveryFailed` after the files are published, so the report is kept and a
-  re-run (or Airflow's retry) sends it.
+  re-run (or Airflow's retry) sends it. A connection lost after the message went out and before
+  the server's final reply (`UnconfirmedMessage`) is retried the same way: a server that never
+  replied has not taken the message (RFC 5321 4.1.1.4), but one that took it and then lost the
+  connection cannot say so, and its recipients get the message twice (SMTP's own limit).
 SMTP host, port, user and password come from the environment variables ReportSettings names;
 the Airflow task fills them from its SMTP connection. The password is never logged, and never
 sent over plain SMTP to another machine: `reports.smtp_tls` is starttls or tls for that.
@@ -56,6 +59,30 @@ class DeliveryFailed(PipelineStopped):
     """The report is published but its email could not be sent; the message says why."""
 
 
+class UnconfirmedMessage(smtplib.SMTPServerDisconnected):
+    """The connection closed during DATA, before the server's final reply to the message."""
+
+
+class _ConfirmedData:
+    """smtplib's client, telling a connection lost during DATA from one lost earlier."""
+
+    def data(self, msg):
+        try:
+            return super().data(msg)
+        except smtplib.SMTPServerDisconnected as err:
+            raise UnconfirmedMessage(f"the server closed the connection during DATA, before confirming the "
+                                     f"message ({err}): it most likely did not take it, and if it did, a "
+                                     f"resend delivers it twice") from err
+
+
+class _SMTP(_ConfirmedData, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_ConfirmedData, smtplib.SMTP_SSL):
+    pass
+
+
 @dataclass(frozen=True)
 class SmtpServer:
     host: str
@@ -82,9 +109,9 @@ class SmtpServer:
     def send(self, message: EmailMessage) -> None:
         context = ssl.create_default_context(cafile=self.ca_file)
         if self.tls == "tls":
-            client = smtplib.SMTP_SSL(self.host, self.port, timeout=30, context=context)
+            client = _SMTP_SSL(self.host, self.port, timeout=30, context=context)
         else:
-            client = smtplib.SMTP(self.host, self.port, timeout=30)
+            client = _SMTP(self.host, self.port, timeout=30)
         with client:
             if self.tls == "starttls":
                 client.starttls(context=context)

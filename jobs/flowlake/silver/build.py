@@ -133,8 +133,8 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
 
     with progress.stage("find changed days") as stage:
         versions = {t: table_version(spark, p) for t, p in paths.items() if table_exists(spark, p)}
-        days = changed_days(spark, paths["flows"], since("flows"), versions.get("flows"), F.col("day"))
-        days |= changed_days(spark, paths["dns"], since("dns"), versions.get("dns"), record_days())
+        days = changed_days(spark, paths["flows"], since("flows"), versions.get("flows"), F.col("day"), progress.say)
+        days |= changed_days(spark, paths["dns"], since("dns"), versions.get("dns"), record_days(), progress.say)
         if window:
             days = {d for d in days if window[0] <= d <= window[1]}
         stage.done(rows=len(days))
