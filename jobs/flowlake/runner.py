@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from flowlake.config import Config, load_config
 from flowlake.errors import OptionsRefused, PipelineStopped
 from flowlake.progress import Progress
-from flowlake.session import build_session, writing_session
+from flowlake.session import stopped_session, writing_session
 from flowlake.stages import PIPELINE, STAGES, Stage, stage_named
 
 CONFLICT_ATTEMPTS = 3
@@ -63,22 +62,14 @@ def run_stage(run: Callable, name: str, spark, config: Config, run_time: datetim
                          f"starting the stage again, attempt {attempt + 1} of {CONFLICT_ATTEMPTS}")
 
 
-@contextmanager
-def reading_session(config: Config, app_name: str, progress: Progress):
-    """A session for a stage that publishes nothing (what-if writes scratch only): no lease."""
-    spark = build_session(config, app_name)
-    try:
-        yield spark
-    finally:
-        spark.stop()
-
-
 def run_stages(config: Config, names: list[str], app_name: str, options: dict | None = None) -> dict:
     stages = [stage_named(name) for name in names]
     progress = Progress(app_name.removeprefix("flowlake-"))
-    session = writing_session if any(stage.holds_lease for stage in stages) else reading_session
+    # A stage that publishes nothing (what-if writes scratch only) takes no lease.
+    session = writing_session(config, app_name, progress) if any(stage.holds_lease for stage in stages) \
+        else stopped_session(config, app_name)
     results = {}
-    with session(config, app_name, progress) as spark:
+    with session as spark:
         # The run's one clock reading: stages stamp rows with it, never with their own now().
         run_time = datetime.now(timezone.utc)
         lines = []

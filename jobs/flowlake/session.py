@@ -182,13 +182,19 @@ def build_session(config: Config, app_name: str, hive_catalog: bool = False) -> 
 
 
 @contextmanager
+def stopped_session(config: Config, app_name: str) -> Iterator[SparkSession]:
+    """A session stopped on the way out; what a job that publishes nothing (what-if) opens."""
+    spark = build_session(config, app_name)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+@contextmanager
 def writing_session(config: Config, app_name: str, progress: Progress) -> Iterator[SparkSession]:
     """A session for a job that writes to the warehouse, stopped on the way out. On an s3a://
     warehouse the job holds the writer lease throughout, taken before the JVM starts, so a job
     that waits for it holds no memory meanwhile."""
-    with writer_lease(config, app_name, progress):
-        spark = build_session(config, app_name)
-        try:
-            yield spark
-        finally:
-            spark.stop()
+    with writer_lease(config, app_name, progress), stopped_session(config, app_name) as spark:
+        yield spark

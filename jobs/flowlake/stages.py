@@ -139,9 +139,8 @@ STAGES = (
     Stage("maintenance", "Compact, vacuum and tidy flowlake's Delta tables.",
           run="flowlake.maintenance:maintain", summary="flowlake.maintenance:summary_lines",
           writes=TABLES, in_pipeline=False, command="maintain",
-          options=(Option(("--as-of",), {"type": date.fromisoformat, "default": None,
-                                         "help": "day the quarantine retention counts back from (default: today, "
-                                                 "UTC)"}),)),
+          options=(Option(AS_OF.flags, {**AS_OF.settings, "help": "day the quarantine retention counts back "
+                                                                  "from (default: today, UTC)"}),)),
     Stage("whatif", "Rebuild silver and gold for a window under another catalog or geo source, in scratch, and "
                     "compare them with the published gold.",
           run="flowlake.whatif:whatif", summary="flowlake.whatif:summary_lines", check="flowlake.whatif:check_options",

@@ -101,7 +101,7 @@ def test_a_bad_catalog_fails_naming_file_and_key_before_spark_starts(tmp_path, c
     bad = tmp_path / "no_ports.yaml"
     bad.write_text(yaml.safe_dump(raw))
     config = write_config(tmp_path)
-    monkeypatch.setattr("flowlake.runner.build_session", lambda *args: pytest.fail("a Spark session was started"))
+    monkeypatch.setattr("flowlake.session.build_session", lambda *args: pytest.fail("a Spark session was started"))
     assert cli_main(["whatif", "--config", str(config), "--catalog", str(bad),
                      "--from", "2017-09-01", "--to", "2017-09-03"]) == 2
     assert f"{bad}: the catalog has no ports" in capsys.readouterr().err
