@@ -503,6 +503,21 @@ def test_quarantine_impossible_date_is_not_rolled_over():
     assert parsed.flows.num_rows == 0
 
 
+def test_days_that_exist_in_some_months_only_are_checked_against_their_month():
+    # Rows with day 29..31 or an out-of-range part are the ones strptime could roll over.
+    times = ["2017-04-28 23:59:59", "2017-04-29 10:00:00", "2017-04-31 10:00:00", "2017-04-30 24:00:00",
+             "2017-04-30 23:60:00", "2017-04-30 23:59:59.250"]
+    leap_days = ["2016-02-29 10:00:00", "2017-02-29 10:00:00"]
+    parsed = parse(text(NFDUMP_V1_HEADER, *[bad_nfdump_row(ts=t, te=t) for t in times]))
+    leap = parse(text(NFDUMP_V1_HEADER, *[bad_nfdump_row(ts=t, te=t) for t in leap_days]))
+
+    assert quarantined(parsed) == [(line, TIME_REASON + f"'{times[line - 2]}'") for line in (4, 5, 6)]
+    assert parsed.flows.column("ts").to_pylist() == [
+        utc(2017, 4, 28, 23, 59, 59), utc(2017, 4, 29, 10), utc(2017, 4, 30, 23, 59, 59, 250000)]
+    assert quarantined(leap) == [(3, TIME_REASON + "'2017-02-29 10:00:00'")]
+    assert leap.flows.column("ts").to_pylist() == [utc(2016, 2, 29, 10)]
+
+
 def test_quarantine_reason_names_the_first_bad_field():
     parsed = parse(text(NFDUMP_V1_HEADER, bad_nfdump_row(sa="999.1.1.1", ibyt="-5", pr="XYZ")))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -42,6 +43,12 @@ for _number, _name in enumerate(NFDUMP_PROTOCOL_NAMES):
     PROTOCOL_NUMBERS.setdefault(_name.lower(), _number)
 
 
+def kept(values: pa.Array, mask: pa.Array) -> pa.Array:
+    """`values.filter(mask)`, without copying when the mask keeps every row, as it does for
+    almost every object (filters of whole columns were a fifth of a big object's parse)."""
+    return values if pc.all(mask, skip_nulls=False).as_py() is True else values.filter(mask)
+
+
 @dataclass
 class RawRecords:
     """Records of one object before typing; every array has one entry per record."""
@@ -55,9 +62,9 @@ class RawRecords:
 
     def take(self, mask: pa.Array) -> "RawRecords":
         return RawRecords(
-            line_number=self.line_number.filter(mask),
-            raw_line=self.raw_line.filter(mask),
-            fields={k: v.filter(mask) for k, v in self.fields.items()},
+            line_number=kept(self.line_number, mask),
+            raw_line=kept(self.raw_line, mask),
+            fields={k: kept(v, mask) for k, v in self.fields.items()},
         )
 
 
@@ -158,16 +165,16 @@ class LocalTimestamp(FieldKind):
 
     strptime_format: str = "%Y-%m-%d %H:%M:%S"
     pattern: str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$"
+    # Texts whose every part is within range for every month (day 01..28): strptime cannot
+    # roll them over, so only the others need the round trip. Same separators as `pattern`.
+    always_valid: str = r"^[1-9][0-9]{3}.(0[1-9]|1[0-2]).(0[1-9]|1[0-9]|2[0-8]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 
     def convert(self, values, timezone):
         values = _matching(pc.utf8_trim_whitespace(values), self.pattern)
         whole_seconds = pc.utf8_slice_codeunits(values, 0, 19)
         # Unit "s": Arrow's %S prints a fraction for finer units, which would break the round trip.
         seconds = pc.strptime(whole_seconds, format=self.strptime_format, unit="s", error_is_null=True)
-        # strptime rolls impossible dates over (Feb 30 becomes Mar 2): keep only round trips.
-        round_trip = pc.equal(pc.strftime(seconds, format=self.strptime_format), whole_seconds)
-        seconds = pc.cast(pc.if_else(pc.fill_null(round_trip, False), seconds, pa.scalar(None, seconds.type)),
-                          pa.timestamp("us"))
+        seconds = pc.cast(self._without_rollovers(seconds, whole_seconds), pa.timestamp("us"))
         fraction = pc.utf8_rpad(pc.utf8_slice_codeunits(values, 20, 29), width=9, padding="0")
         nanos = pc.cast(pc.if_else(pc.equal(fraction, ""), "000000000", fraction), pa.int64())
         micros = pc.cast(pc.divide(nanos, 1000), pa.int64())
@@ -176,6 +183,21 @@ class LocalTimestamp(FieldKind):
         # config. In the hour a DST change repeats, the earlier instant is taken.
         zoned = pc.assume_timezone(local, timezone=timezone, ambiguous="earliest", nonexistent="earliest")
         return pc.cast(zoned, TIMESTAMP)
+
+    def _without_rollovers(self, seconds: pa.Array, texts: pa.Array) -> pa.Array:
+        """`seconds` with null where strptime rolled an impossible date over (Feb 30 became
+        Mar 2): only texts that print back as they were read are kept. strftime is the parse's
+        most costly step, so it runs on the texts `always_valid` does not vouch for (days
+        29..31, out-of-range parts), about a tenth of them."""
+        doubtful = pc.invert(pc.fill_null(pc.match_substring_regex(texts, self.always_valid), False))
+        if not pc.any(doubtful).as_py():
+            return seconds
+        positions = pc.indices_nonzero(doubtful)
+        round_trip = pc.equal(pc.strftime(pc.take(seconds, positions), format=self.strptime_format),
+                              pc.take(texts, positions))
+        rolled_over = np.zeros(len(seconds), dtype=bool)
+        rolled_over[positions.to_numpy()] = ~pc.fill_null(round_trip, False).to_numpy(zero_copy_only=False)
+        return pc.if_else(pa.array(rolled_over), pa.scalar(None, seconds.type), seconds)
 
 
 @dataclass(frozen=True)
@@ -303,5 +325,6 @@ def typed_columns(records: RawRecords, spec: dict[str, FieldKind], timezone: str
         if name in optional:
             blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
             bad = pc.and_(bad, pc.invert(blank))
-        reason = pc.if_else(bad, _reason_text(name, kind, values), reason)
+        if pc.any(bad).as_py():  # the reason's text costs a pass over the column: only when needed
+            reason = pc.if_else(bad, _reason_text(name, kind, values), reason)
     return {name: columns[name] for name in spec}, reason

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from flowlake.readers.fields import (
-    COUNT, EPOCH_NANOS, EPOCH_SECONDS, IP, PORT, PROTOCOL, TCP_FLAGS, TEXT, RawRecords, typed_columns,
+    COUNT, EPOCH_NANOS, EPOCH_SECONDS, IP, PORT, PROTOCOL, TCP_FLAGS, TEXT, RawRecords, kept, typed_columns,
 )
 from flowlake.readers.records import ParsedObject, checked_flows, dns_rows, quarantine_rows
 
@@ -155,5 +155,5 @@ def parse_pdns(lines: pa.Array, line_numbers: pa.Array) -> ParsedObject:
     bad = pc.and_(pc.is_valid(reason), pc.invert(pa.concat_arrays([pa.array([False]), pc.fill_null(repeated, False)])))
     quarantined = quarantine_rows(records.line_number.filter(bad), records.raw_line.filter(bad), reason.filter(bad))
     return ParsedObject(format="pdns_cof",
-                        dns=dns_rows({k: v.filter(good) for k, v in columns.items()}, records.line_number.filter(good)),
+                        dns=dns_rows({k: kept(v, good) for k, v in columns.items()}, kept(records.line_number, good)),
                         quarantine=pa.concat_tables([quarantined, not_json]))

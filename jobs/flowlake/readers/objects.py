@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from flowlake.config import Source
 from flowlake.readers.delimited import DELIMITED_FORMATS, NFDUMP_V1, NFDUMP_V2, parse_delimited
+from flowlake.readers.fields import kept
 from flowlake.readers.jsonlines import is_goflow2, is_pdns, parse_goflow2, parse_pdns
 from flowlake.readers.nfcapd import is_nfcapd, nfdump_csv, unsampled
 from flowlake.readers.records import ParsedObject, UnreadableObject
@@ -66,14 +67,14 @@ def decompressed(content: bytes, max_bytes: int) -> bytes:
 
 def numbered_lines(text: str) -> tuple[pa.Array, pa.Array, int]:
     """Non-blank lines, their 1-based line numbers, and how many blank lines were dropped."""
-    lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+    # The newline that ends the last line starts no line of its own.
+    lines = pc.split_pattern(pa.array([text.removesuffix("\n")], pa.large_string()), "\n").flatten()
     lines = pc.utf8_rtrim(lines, "\r")
     numbers = pa.array(np.arange(1, len(lines) + 1, dtype=np.int64))
     blank = pc.equal(pc.utf8_trim_whitespace(lines), "")
     keep = pc.invert(blank)
-    lines, numbers = lines.filter(keep), numbers.filter(keep)
-    trailing_newline = 1 if text.endswith("\n") else 0
-    return pc.cast(lines, pa.string()), numbers, pc.sum(blank).as_py() - trailing_newline
+    lines, numbers = kept(lines, keep), kept(numbers, keep)
+    return pc.cast(lines, pa.string()), numbers, pc.sum(blank).as_py()
 
 
 def detect_format(first_line: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowlake.readers.fields import TIMESTAMP
+from flowlake.readers.fields import TIMESTAMP, kept
 
 FLOW_SCHEMA = pa.schema([
     ("ts", TIMESTAMP), ("ts_end", TIMESTAMP), ("day", pa.date32()),
@@ -109,15 +109,16 @@ def checked_flows(columns: dict[str, pa.Array], reason: pa.Array, line_number: p
         for instants, prefix in ((columns["ts"], ["ts: ", pc.cast(columns["ts"], pa.string()), " is "]),
                                  (ends, ["ts_end: the record ends "])):
             distance = pc.abs(pc.subtract(pc.cast(pc.cast(instants, pa.date32()), pa.int32()), median))
-            far = pc.fill_null(pc.greater(distance, max_days_from_dump), False)
-            far_reason = pc.binary_join_element_wise(*prefix, pc.cast(distance, pa.string()), limit, "")
-            reason = pc.if_else(pc.and_(far, pc.is_null(reason)), far_reason, reason)
+            far = pc.and_(pc.fill_null(pc.greater(distance, max_days_from_dump), False), pc.is_null(reason))
+            if pc.any(far).as_py():
+                far_reason = pc.binary_join_element_wise(*prefix, pc.cast(distance, pa.string()), limit, "")
+                reason = pc.if_else(far, far_reason, reason)
     good = pc.is_null(reason)
     if isinstance(exporter, (pa.Array, pa.ChunkedArray)):
-        exporter = exporter.filter(good)
+        exporter = kept(exporter, good)
     if isinstance(sampling_rate, (pa.Array, pa.ChunkedArray)):
-        sampling_rate = sampling_rate.filter(good)
-    flows = flow_rows({k: v.filter(good) for k, v in columns.items()}, line_number.filter(good), exporter, sampling_rate)
+        sampling_rate = kept(sampling_rate, good)
+    flows = flow_rows({k: kept(v, good) for k, v in columns.items()}, kept(line_number, good), exporter, sampling_rate)
     bad = pc.invert(good)
     return flows, quarantine_rows(line_number.filter(bad), raw_line.filter(bad), reason.filter(bad))
 
