@@ -189,9 +189,11 @@ class BronzeSettings:
         ge=0, le=1,
         description="A run fails when more than this share of a batch's lines goes to quarantine (a daily run is "
                     "one batch), publishing nothing of that batch.")] = 0.05
-    objects_per_task: Annotated[StrictInt, Field(
+    parse_batch_objects: Annotated[StrictInt, Field(
         ge=1,
-        description="Objects parsed per Spark task; bounds the memory one Python worker holds at once.")] = 8
+        description="Objects a Python worker holds at once while parsing (one Arrow batch of raw bytes): bounds "
+                    "its memory. The objects of a run are parsed in as many Spark tasks as the session has "
+                    "cores, each taking its objects a batch at a time.")] = 8
     batch_mib: Annotated[StrictFloat, Field(
         gt=0,
         description="Raw (compressed) MiB ingested per batch, each parsed, gated and committed on its own: bounds "

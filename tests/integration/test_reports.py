@@ -5,6 +5,7 @@ the local SMTP server (decoded and compared), once per period, retried when SMTP
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -19,7 +20,7 @@ from pyspark.sql import functions as F
 from flowlake.progress import Progress
 from flowlake.reports.deliver import DeliveryFailed, SmtpServer, deliver
 from flowlake.reports.document import report_files
-from flowlake.reports.job import run_report
+from flowlake.reports.job import published_unchanged, run_report
 from flowlake.storage import list_objects, local_path, s3_client
 from tests.integration.conftest import REPORTS_RUN_TIME
 
@@ -203,6 +204,25 @@ def test_rendering_the_same_gold_again_gives_the_same_files(spark, reports):
     report = results["crypto"]["report"]
     again = run_report(spark, config, "crypto", report.window.end, REPORTS_RUN_TIME, False, False, Progress("test"))
     assert report_files(again["report"]) == report_files(results["crypto"]["report"])
+
+
+def test_a_report_published_from_the_current_tables_and_settings_is_not_rendered_again(spark, reports):
+    config, results = reports
+    window = results["crypto"]["report"].window
+    folder = f"{config.reports_uri}/crypto/{window.label}"
+    manifest = local_path(f"{folder}/manifest.json")
+    delivered = manifest.read_bytes()
+    newer = json.loads(delivered)
+    newer["tables"]["gold.crypto_activity_daily"]["version"] += 1
+    other_settings = replace(config, reports=replace(config.reports, retry_seconds=1.0))
+
+    assert published_unchanged(spark, config, window) == folder
+    assert published_unchanged(spark, other_settings, window) is None
+    try:
+        manifest.write_text(json.dumps(newer))  # as if delivered from another version of a table
+        assert published_unchanged(spark, config, window) is None
+    finally:
+        manifest.write_bytes(delivered)
 
 
 def test_mail_carries_the_html_and_every_csv_once_per_period_unless_resent(reports, gold_lake, smtp_maildir):

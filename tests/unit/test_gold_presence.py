@@ -1,4 +1,5 @@
-"""Unit tests for flowlake.gold.aggregates.overseas_presence: which countries are flagged.
+"""Unit tests for flowlake.gold.aggregates.overseas_presence: which countries are flagged, and
+monthly_presence: every month's in one pass, the same rows as one month at a time.
 
 One tiny month of silver rows: Vietnamese government sites served from Cloudflare's
 addresses (geography US, service cloudflare, an excluded service), used by two hosts on two
@@ -11,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from flowlake.gold.aggregates import PresenceRule, overseas_presence
+from flowlake.gold.aggregates import PresenceRule, monthly_presence, overseas_presence
 
 SILVER_SCHEMA = ("day date, direction string, internal_ip string, service string, category string, "
                  "remote_country string, local_resource_kind string, local_resource_domain string, "
@@ -60,3 +61,20 @@ def test_cdn_served_local_resource_counts_for_its_country_and_one_day_or_one_hos
 ])
 def test_days_and_hosts_thresholds_decide_the_flag(spark, thresholds, flagged):
     assert {c for c, row in presence(spark, **thresholds).items() if row[-1]} == flagged
+
+
+def test_monthly_presence_equals_each_month_computed_alone(spark):
+    # August: Peru's site on two days by two hosts, and a month of its own for the averages.
+    august = [(date(2017, 8, d), "outbound", f"10.0.0.{d}", "unclassified", "other", "PE", GOV, "minedu.gob.pe",
+               "PE", d, 10 * d) for d in (1, 31)]
+    silver = spark.createDataFrame(SILVER + august, SILVER_SCHEMA)
+    rule = PresenceRule(min_activity_ratio=0.0, min_local_domains=1, min_days=2, min_hosts=2)
+    excluded = ["cloudflare", "akamai"]
+    one_at_a_time = (overseas_presence(silver, *JULY, rule, excluded)
+                     .unionByName(overseas_presence(silver, date(2017, 8, 1), date(2017, 8, 31), rule, excluded)))
+
+    monthly = monthly_presence(silver, rule, excluded)
+
+    assert sorted(monthly.collect()) == sorted(one_at_a_time.collect())
+    assert sorted((r.period_start.month, r.country, r.flagged) for r in monthly.collect()) == [
+        (7, "BR", False), (7, "PE", False), (7, "VN", True), (8, "PE", True)]

@@ -33,7 +33,7 @@ def oriented(line, direction="outbound", record_from="client", ts=datetime(2026,
 
 def dedup(spark, *rows):
     df = spark.createDataFrame([tuple(r[c] for c in COLUMNS) for r in rows], ORIENTED_SCHEMA)
-    return as_dicts(deduplicated_flows(df))
+    return as_dicts(deduplicated_flows(df).drop("records"))
 
 
 def test_reply_record_counts_once_and_the_clients_record_is_kept_though_smaller(spark):
@@ -86,3 +86,11 @@ def test_reply_of_an_internal_flow_counts_once(spark):
     reply = oriented(2, direction="internal", range_name="china_netcom", internal=("210.52.109.5", 5000),
                      remote_ip="175.45.176.10", remote_port=5000, ts=datetime(2026, 11, 1, 10, 0, 0, 300000))
     assert dedup(spark, request, reply) == [request]
+
+
+def test_each_kept_flow_counts_the_records_it_stood_for(spark):
+    rows = [oriented(1, record_from="server", bytes_=90000), oriented(2), oriented(3, source_object="flows/b.csv"),
+            oriented(4, remote_ip="93.184.216.35")]
+    df = spark.createDataFrame([tuple(r[c] for c in COLUMNS) for r in rows], ORIENTED_SCHEMA)
+
+    assert sorted((r.line_number, r.records) for r in deduplicated_flows(df).collect()) == [(2, 3), (4, 1)]

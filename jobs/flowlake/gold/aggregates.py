@@ -167,16 +167,22 @@ class PresenceRule:
                                             "search", "crypto", "anonymity")
 
 
+def _counted_for_presence(silver: DataFrame, rule: PresenceRule, excluded_services: list[str]) -> DataFrame:
+    """The silver rows overseas presence counts, each with the `country` its activity counts
+    for (see `overseas_presence`)."""
+    local = F.col("local_resource_kind").isNotNull()
+    platform = F.col("category").isin(*rule.excluded_categories) | F.col("service").isin(*excluded_services)
+    return (silver.where(F.col("direction") == "outbound")
+            .where(local | ~platform)
+            .withColumn("country", activity_country()).where("country IS NOT NULL"))
+
+
 def presence_activity(silver: DataFrame, period_start: date, period_end: date, rule: PresenceRule,
                       excluded_services: list[str]) -> DataFrame:
     """The silver rows of [period_start, period_end] that overseas presence counts, each with
     the `country` its activity counts for (see `overseas_presence`)."""
-    local = F.col("local_resource_kind").isNotNull()
-    platform = F.col("category").isin(*rule.excluded_categories) | F.col("service").isin(*excluded_services)
-    return (silver.where(F.col("day").between(F.lit(period_start), F.lit(period_end)))
-            .where(F.col("direction") == "outbound")
-            .where(local | ~platform)
-            .withColumn("country", activity_country()).where("country IS NOT NULL"))
+    return _counted_for_presence(silver.where(F.col("day").between(F.lit(period_start), F.lit(period_end))),
+                                 rule, excluded_services)
 
 
 def overseas_presence(silver: DataFrame, period_start: date, period_end: date, rule: PresenceRule,
@@ -193,21 +199,34 @@ def overseas_presence(silver: DataFrame, period_start: date, period_end: date, r
     distinct local domains of that country, used on at least min_days distinct days
     (`local_days`) by at least min_hosts distinct internal hosts (`local_hosts`).
     """
-    period = presence_activity(silver, period_start, period_end, rule, excluded_services)
+    period = (presence_activity(silver, period_start, period_end, rule, excluded_services)
+              .withColumn("period_start", F.lit(period_start)).withColumn("period_end", F.lit(period_end)))
+    return _presence_by_period(period, rule)
+
+
+def monthly_presence(silver: DataFrame, rule: PresenceRule, excluded_services: list[str]) -> DataFrame:
+    """`overseas_presence` of every calendar month `silver` holds, in one pass over it."""
+    period = (_counted_for_presence(silver, rule, excluded_services)
+              .withColumn("period_start", F.trunc("day", "month")).withColumn("period_end", F.last_day("day")))
+    return _presence_by_period(period, rule)
+
+
+def _presence_by_period(period: DataFrame, rule: PresenceRule) -> DataFrame:
+    """`overseas_presence` per period_start and period_end of the counted rows `period`."""
     own_local = F.col("local_resource_country") == F.col("country")
-    per_country = period.groupBy("country").agg(
+    per_country = period.groupBy("period_start", "period_end", "country").agg(
         F.sum("bytes").alias("bytes"), F.sum("flows").alias("flows"), F.countDistinct("internal_ip").alias("hosts"),
         F.countDistinct(F.when(own_local, F.col("local_resource_domain"))).alias("local_domains"),
         F.countDistinct(F.when(own_local, F.col("day"))).alias("local_days"),
         F.countDistinct(F.when(own_local, F.col("internal_ip"))).alias("local_hosts"))
-    everywhere = Window.partitionBy()
-    ratio = sum(F.col(m) / F.avg(m).over(everywhere) for m in ("bytes", "flows", "hosts")) / 3
+    in_period = Window.partitionBy("period_start")
+    ratio = sum(F.col(m) / F.avg(m).over(in_period) for m in ("bytes", "flows", "hosts")) / 3
     top_domains = (period.where(own_local)
-                   .groupBy("country", "local_resource_domain").agg(F.sum("flows").alias("n"))
+                   .groupBy("period_start", "country", "local_resource_domain").agg(F.sum("flows").alias("n"))
                    .withColumn("rank", F.row_number().over(
-                       Window.partitionBy("country").orderBy(F.col("n").desc(), "local_resource_domain")))
+                       Window.partitionBy("period_start", "country").orderBy(F.col("n").desc(), "local_resource_domain")))
                    .where(F.col("rank") <= rule.evidence_domains)
-                   .groupBy("country").agg(F.array_join(F.transform(
+                   .groupBy("period_start", "country").agg(F.array_join(F.transform(
                        F.array_sort(F.collect_list(F.struct("rank", "local_resource_domain", "n"))),
                        lambda x: F.concat(x["local_resource_domain"], F.lit(" ("), x["n"].cast("string"), F.lit(")"))),
                        ", ").alias("evidence")))
@@ -215,8 +234,8 @@ def overseas_presence(silver: DataFrame, period_start: date, period_end: date, r
                & (F.col("local_domains") >= rule.min_local_domains)
                & (F.col("local_days") >= rule.min_days) & (F.col("local_hosts") >= rule.min_hosts))
     return (per_country.withColumn("activity_ratio", F.round(ratio, 4))
-            .join(top_domains, "country", "left")
-            .select(F.lit(period_start).alias("period_start"), F.lit(period_end).alias("period_end"), "country",
+            .join(top_domains, ["period_start", "country"], "left")
+            .select("period_start", "period_end", "country",
                     "activity_ratio", "local_domains", "local_days", "local_hosts", flagged.alias("flagged"),
                     F.coalesce("evidence", F.lit("")).alias("evidence"), "bytes", "flows", "hosts"))
 

@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 
 from flowlake.config import Config
 from flowlake.gold.aggregates import (
-    MiningRule, PresenceRule, country_activity_daily, crypto_activity_daily, crypto_contacts_daily, overseas_presence,
+    MiningRule, PresenceRule, country_activity_daily, crypto_activity_daily, crypto_contacts_daily, monthly_presence,
     presence_changes, served_daily, service_usage_daily,
 )
 from flowlake.periods import month_bounds, months_to_refresh
@@ -69,17 +69,10 @@ def daily_tables(silver: DataFrame, mining: MiningRule) -> dict[str, DataFrame]:
 
 def presence_by_month(silver: DataFrame, months: list[tuple[date, date]], rule: PresenceRule,
                       excluded_services: list[str]) -> DataFrame:
-    """`overseas_presence` with its `presence_changes` for each of `months`, one table.
-
-    Each month is compared with the month before, so that month is computed too.
-    """
-    with_previous = sorted(set(months) | {month_bounds(start - timedelta(days=1)) for start, _ in months})
-    frames = [overseas_presence(silver, start, end, rule, excluded_services) for start, end in with_previous]
-    result = frames[0]
-    for frame in frames[1:]:
-        result = result.unionByName(frame)
+    """`overseas_presence` with its `presence_changes` for each of `months`, one table, from
+    `silver` rows of those months and the month before each (which it is compared with)."""
     wanted = ", ".join(f"DATE'{start}'" for start, _ in months)
-    return presence_changes(result).where(f"period_start IN ({wanted})")
+    return presence_changes(monthly_presence(silver, rule, excluded_services)).where(f"period_start IN ({wanted})")
 
 
 def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> GoldResult:
@@ -106,10 +99,13 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     mining = mining_rule(config)
     with progress.stage("aggregate") as stage:
         changed = silver.where(f"day IN ({day_list(days)})")
-        tables = {name: df.cache() for name, df in daily_tables(changed, mining).items()}
-        first_day = months[0][0] - timedelta(days=31)
+        # One file per day (per month for presence): an aggregate's shuffle spreads every day over
+        # all partitions, and six months of a file per day and partition took most of gold's load.
+        tables = {name: df.repartition("day").cache() for name, df in daily_tables(changed, mining).items()}
+        first_day = month_bounds(months[0][0] - timedelta(days=1))[0]  # the month before, compared with
         in_months = silver.where(f"day BETWEEN DATE'{first_day}' AND DATE'{months[-1][1]}'")
-        tables[PRESENCE_TABLE] = presence_by_month(in_months, months, rule, catalog.global_infrastructure()).cache()
+        tables[PRESENCE_TABLE] = (presence_by_month(in_months, months, rule, catalog.global_infrastructure())
+                                  .repartition("period_start").cache())
         rows = {name: df.count() for name, df in tables.items()}
         stage.done(rows=sum(rows.values()))
 

@@ -22,7 +22,8 @@ refuses an empty window and shares that do not add up. Load is `flowlake.reports
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 from datetime import date, datetime
 from urllib.parse import unquote
 
@@ -42,8 +43,10 @@ from flowlake.reports.crypto import build_crypto_report
 from flowlake.reports.deliver import deliver
 from flowlake.reports.document import Report, report_files
 from flowlake.reports.overseas import build_overseas_report
-from flowlake.reports.reproduce import MANIFEST, REPRODUCED, Manifest, compare_files, parse_manifest
-from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised
+from flowlake.reports.reproduce import (
+    MANIFEST, REPRODUCED, Manifest, ManifestError, compare_files, parse_manifest,
+)
+from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised, pseudonymises
 from flowlake.reports.trend import build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity
 from flowlake.silver.service_catalog import configured_catalog
 from flowlake.periods import REPORT_NAMES, ReportWindow, report_window
@@ -297,9 +300,44 @@ def run_reports(spark: SparkSession, config: Config, run_time: datetime, progres
     if last_day is None:
         progress.say("gold is empty: no reports")
         return {}
-    return {name: run_report(spark, config, name, last_day, run_time, False, False, progress) for name in REPORT_NAMES}
+    results = {}
+    for name in REPORT_NAMES:
+        window = report_window(name, last_day, config.reports)
+        published = published_unchanged(spark, config, window)
+        if published:
+            progress.say(f"{name} {window.label}: published from these table versions and settings already, "
+                         f"not rendered again ({published})")
+            results[name] = {"files": [f"{published}/report.html"], "unchanged": True}
+        else:
+            results[name] = run_report(spark, config, name, last_day, run_time, False, False, progress)
+    return results
+
+
+def published_unchanged(spark: SparkSession, config: Config, window: ReportWindow) -> str | None:
+    """The folder of `window`'s delivery when its manifest says it read every table at its
+    current version, with this config's report and gold settings and unpseudonymised, as
+    `flowlake run` renders it: rendering it again would give the same report but for its
+    generation time (a no-op run rendered all three again, most of its time). None otherwise."""
+    folder = f"{config.reports_uri}/{window.name}/{window.label}"
+    text = read_object(f"{folder}/{MANIFEST}", config.s3)
+    if text is None:
+        return None
+    try:
+        pinned = parse_manifest(text, f"{folder}/{MANIFEST}")
+    except ManifestError:
+        return None  # rendered again: the new delivery's manifest replaces it
+    current = {}
+    for layer, table in TABLES[window.name]:
+        path = config.table_uri(layer, table)
+        current[f"{layer}.{table}"] = (path, table_version(spark, path) if table_exists(spark, path) else None)
+    # The settings as the manifest's JSON holds them (tuples become lists).
+    settings = json.loads(json.dumps({"reports": asdict(config.reports), "gold": asdict(config.gold)}, default=str))
+    unchanged = (pinned.tables == current and pinned.settings == settings
+                 and pinned.pseudonymised == pseudonymises(config.reports, emailed=False))
+    return folder if unchanged else None
 
 
 def summary_lines(spark: SparkSession, config: Config, results: dict) -> list[str]:
     return [f"report {name}: {result['files'][0].rsplit('/', 1)[0]}/report.html"
-            + (f", emailed: {result['emailed']}" if "emailed" in result else "") for name, result in results.items()]
+            + (f", emailed: {result['emailed']}" if "emailed" in result else "")
+            + (", unchanged" if result.get("unchanged") else "") for name, result in results.items()]

@@ -14,7 +14,8 @@ scan's SYN, where the port rule misreads the answering RST as the host's own req
 client's (`record_from` = client: the request direction; an exporter that sees one direction
 only may have reported the replies alone), then
 the largest (bytes), then the first by source object and line, so a re-run keeps the same
-record; `record_from` on the kept row states which it was.
+record; `record_from` on the kept row states which it was, and `records` how many records it
+stood for (so the run counts its oriented records without a second pass over them).
 Bytes are not added up: two exporters seeing the same packets would double them.
 """
 
@@ -34,4 +35,5 @@ def deduplicated_flows(oriented: DataFrame) -> DataFrame:
         F.when(F.col("record_from") == "client", 0).otherwise(1), F.col("bytes").desc(),
         "source_object", "line_number")
     return (oriented.withColumn("_rank", F.row_number().over(preference))
+            .withColumn("records", F.count(F.lit(1)).over(Window.partitionBy(*key)))
             .where("_rank = 1").drop("_rank"))
