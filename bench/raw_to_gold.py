@@ -4,12 +4,12 @@ A benchmark, not a test: nothing asserts; every figure is printed beside its tar
 The six-month shape (what users live in): 2017-07-01 .. 2017-12-31 at 2,550 generated flows a
 day, config/flowlake.yaml's ranges without `satgate` (two ranges). The generator writes three
 small gzip objects a day (nfdump CSV, GoFlow2 JSON, passive DNS): 552 objects, not the ~360 of
-issue 18 (two a day, which had no passive DNS). On it:
+issue 18 (two a day): its passive-DNS object makes the third. On it:
   - DuckDB's parse and DuckDB's whole raw -> gold script (bench/duckdb_pipeline.py);
   - one `flowlake run` (the default stages: bronze, silver, gold, reports) on a fresh
     warehouse, whole-process wall time (target 60 s) and each stage's seconds;
   - how far DuckDB's two gold tables agree with flowlake's (days with the same flows and bytes,
-    (day, service) keys in both): the script does the same work;
+    (day, service) keys in both, rows on one side only): the script does the same work;
   - the same command again with nothing new (target 15 s);
   - the next day's three objects land and the same command runs (target 1/20 of the full run);
   - `--stages bronze` on the first five objects into a fresh warehouse (target 30 s).
@@ -347,7 +347,7 @@ def six_months_shape(workdir: Path, keep: bool, label: str) -> dict:
     record(result)
     a = agreement
     print_table(f"six-month shape: {result['objects']} objects (3 a day: nfdump CSV, GoFlow2 JSON, passive DNS; "
-                f"issue 18's ~360 were 2 a day, without DNS), {dumps['raw']['generated_flows']:,} flows, "
+                f"not issue 18's ~360, 2 a day), {dumps['raw']['generated_flows']:,} flows, "
                 f"{result['raw_records']:,} raw records, {result['raw_bytes'] / 2**20:.0f} MiB gz, "
                 f"{SIX_MONTHS.days} days, ranges {', '.join(SIX_MONTHS.left_out)} left out", [
         ("DuckDB parse, s", f"{parse['total_s']:.2f}  ({parse['rows']})", ""),
