@@ -164,9 +164,13 @@ faults: setup
 	  tests/unit/test_readers_bad_input.py tests/integration/test_bad_input.py
 	$(BIN)/python -m tests.faults.summary
 
-# The issue-8 benchmark (bench/raw_to_gold.py, BENCHMARKS.md): raw -> gold beside DuckDB on the same
-# raw files, one new day on the lake, peak memory at 1x and 10x data. BENCH_ARGS="--flows 2000000
-# --days 20" for a shorter run, BENCH_ARGS="--hundred-million" for 100 million flows.
+# The benchmark (bench/raw_to_gold.py, BENCHMARKS.md), both shapes of issue 18 in one run, each beside
+# DuckDB's parse and DuckDB's raw -> gold script (bench/duckdb_pipeline.py) on the same raw files, every
+# figure beside its target: six months of small daily objects (full run to the reports, no-op run, one
+# new day, bronze of five objects, DuckDB's gold checked against flowlake's), then 20 million flows
+# (bronze and raw -> gold against DuckDB, one new day, peak memory at 1x and 10x data).
+# BENCH_ARGS="--flows 2000000 --days 20" for a reduced big shape, "--hundred-million" for 100 million
+# flows, "--skip-six-months" or "--skip-big" to leave a shape out.
 BENCH_ARGS ?= --flows 20000000 --days 30
 bench: setup
 	$(BIN)/python bench/raw_to_gold.py $(BENCH_ARGS)
