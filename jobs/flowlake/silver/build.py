@@ -102,11 +102,6 @@ def monitored_flows(spark: SparkSession, flows: DataFrame, config: Config, catal
     return oriented_flows(flows, monitored, catalog.service_ports())
 
 
-def named_flows(oriented: DataFrame, dns: DataFrame) -> DataFrame:
-    """Oriented flows deduplicated, scaled by their sampling rate, with their passive-DNS names."""
-    return flows_with_dns_names(estimated_counts(deduplicated_flows(oriented)), dns_by_day(dns))
-
-
 def enriched_flows(spark: SparkSession, named: DataFrame, config: Config, catalog: Catalog) -> DataFrame:
     """Named flows located and classified: silver's rows."""
     locations = address_locations(named, "remote_ip", config.silver.geo_source, catalog.as_numbers())
@@ -152,12 +147,17 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
                                                                    "time_first timestamp, time_last timestamp"))
         bronze_rows = flows.count()
         oriented = monitored_flows(spark, flows, config, catalog)
+        # Deduplicated flows, scaled by their sampling rate: kept while their passive-DNS names are
+        # found, which reads them twice (the names, then the flows they are joined back to), so
+        # bronze is read and deduplicated once, not twice.
+        deduplicated = estimated_counts(deduplicated_flows(oriented)).persist(StorageLevel.MEMORY_AND_DISK)
         # The enrichment reads the named flows four times (hostname profiles, address profiles,
-        # countries, the flows themselves): kept, so deduplication and the DNS join run once,
-        # not four times (BENCHMARKS.md, 20 million flows). Each carries how many oriented
-        # records it stood for, so they are counted without orienting bronze a second time.
-        named = named_flows(oriented, dns).persist(StorageLevel.MEMORY_AND_DISK)
+        # countries, the flows themselves): kept, so the DNS join runs once, not four times
+        # (BENCHMARKS.md, 20 million flows). Each carries how many oriented records it stood
+        # for, so they are counted without orienting bronze a second time.
+        named = flows_with_dns_names(deduplicated, dns_by_day(dns)).persist(StorageLevel.MEMORY_AND_DISK)
         oriented_rows = named.agg(F.sum("records")).first()[0] or 0
+        deduplicated.unpersist()  # named holds what the rest needs
         # One file per day: the enrichment's shuffles spread every day over all partitions, and a
         # file per day and partition made gold read four times the files (BENCHMARKS.md).
         silver = (enriched_flows(spark, named, config, catalog).repartition("day")
