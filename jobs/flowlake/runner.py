@@ -24,6 +24,7 @@ import argparse
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from flowlake import last_run
 from flowlake.config import Config, load_config
 from flowlake.errors import OptionsRefused, PipelineStopped
 from flowlake.progress import Progress
@@ -87,12 +88,28 @@ def run_pipeline(argv: list[str]) -> int:
     parser.add_argument("--config", required=True, help="flowlake YAML config")
     parser.add_argument("--stages", default=",".join(PIPELINE),
                         help=f"comma-separated stages to run, of {', '.join(PIPELINE)}")
+    parser.add_argument("--always", action="store_true",
+                        help="run the stages even when nothing changed since the last successful run "
+                             "(raw objects, tables, config, stages: flowlake.last_run)")
     args = parser.parse_args(argv)
     asked = {s.strip() for s in args.stages.split(",") if s.strip()}
     unknown = sorted(asked - set(PIPELINE))
     if unknown:
         parser.error(f"unknown stage(s) {', '.join(unknown)}; this version has: {', '.join(PIPELINE)}")
-    run_stages(load_config(args.config), [name for name in PIPELINE if name in asked], "flowlake-run")
+    config = load_config(args.config)
+    names = [name for name in PIPELINE if name in asked]
+    # Listed before the run: an object landing while it runs makes the next run's digest differ.
+    raw = last_run.raw_listing(config)
+    previous = last_run.last_run(config)
+    if not args.always and previous and previous["digest"] == last_run.run_digest(
+            config, names, raw, last_run.table_versions(config)):
+        Progress("run").say(f"nothing new since the run that finished at {previous['finished_at']}: raw objects "
+                            f"({len(raw)}), tables, config and stages as it left them ({last_run.record_uri(config)}); "
+                            f"Spark not started (--always runs the stages anyway)")
+        return 0
+    run_stages(config, names, "flowlake-run")
+    last_run.record_run(config, last_run.run_digest(config, names, raw, last_run.table_versions(config)),
+                        datetime.now(timezone.utc).isoformat(timespec="seconds"))
     return 0
 
 

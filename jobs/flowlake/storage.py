@@ -63,10 +63,18 @@ def read_object(uri: str, s3: S3Settings, client=None) -> bytes | None:
 
 def list_objects(prefix_uri: str, s3: S3Settings, client=None) -> list[str]:
     """Every object URI under `prefix_uri`, sorted."""
+    return [uri for uri, _, _ in object_listing(prefix_uri, s3, client)]
+
+
+def object_listing(prefix_uri: str, s3: S3Settings, client=None) -> list[tuple[str, int, str]]:
+    """(URI, size, modification time) of every object under `prefix_uri`, sorted; none when the
+    prefix does not exist. The time is text: ISO 8601 on S3, nanoseconds since 1970 on disk."""
     prefix_uri = prefix_uri.rstrip("/") + "/"
     if prefix_uri.startswith("s3a://"):
         bucket, prefix = split_s3(prefix_uri)
         pages = (client or s3_client(s3)).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        return sorted(f"s3a://{bucket}/{item['Key']}" for page in pages for item in page.get("Contents", ()))
+        return sorted((f"s3a://{bucket}/{item['Key']}", item["Size"], item["LastModified"].isoformat())
+                      for page in pages for item in page.get("Contents", ()))
     root = local_path(prefix_uri)
-    return sorted("file://" + str(p) for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files = [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    return sorted(("file://" + str(p), (stat := p.stat()).st_size, str(stat.st_mtime_ns)) for p in files)
