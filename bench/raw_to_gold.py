@@ -189,9 +189,11 @@ def stage_seconds(stderr: list[tuple[float, str]]) -> dict:
     return {**stages, "silver_input_flows": silver_flows, "startup_s": first or 0.0, "last_stage_end_s": last}
 
 
-def flowlake_run(config: Path, workdir: Path, log: str, stages: str | None = None) -> dict:
-    """`flowlake run` (the given stages, else the default ones) timed: whole process, per layer, per stage."""
-    command = [str(VENV_BIN / "flowlake"), "run", "--config", str(config)] + (["--stages", stages] if stages else [])
+def flowlake_run(config: Path, workdir: Path, log: str, stages: str | None = None, *options: str) -> dict:
+    """`flowlake run` (the given stages, else the default ones; `options` such as --always) timed:
+    whole process, per layer, per stage."""
+    command = ([str(VENV_BIN / "flowlake"), "run", "--config", str(config)] + (["--stages", stages] if stages else [])
+               + list(options))
     print(" ".join(command[1:]), "...", file=sys.stderr, flush=True)
     run = timed(command, workdir, workdir / log, echo="[run]")
     stages_s = stage_seconds(run["stderr"])
@@ -334,15 +336,17 @@ def six_months_shape(workdir: Path, keep: bool, label: str) -> dict:
     full = flowlake_run(config, workdir, "flowlake-run.log")
     agreement = gold_agreement(workdir / "warehouse", Path(pipeline["out"]))
     noop = flowlake_run(config, workdir, "flowlake-noop.log")
+    # The same with Spark started: what each stage costs when it finds nothing (the DAGs' tasks).
+    noop_spark = flowlake_run(config, workdir, "flowlake-noop-always.log", None, "--always")
     new_day = incremental_run(workdir, config)
     five = five_objects_run(workdir)
     result = {"shape": SIX_MONTHS.name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "label": label, "machine": machine(load_before, [parse, pipeline, full, noop, new_day, five]),
+              "label": label, "machine": machine(load_before, [parse, pipeline, full, noop, noop_spark, new_day, five]),
               "params": dumps["params"], "objects": dumps["raw"]["objects"],
               "generated_flows": dumps["raw"]["generated_flows"], "raw_records": dumps["raw"]["raw_records"],
               "raw_bytes": sum(p.stat().st_size for p in (workdir / "raw").rglob("*.gz")),
               "duckdb_parse": parse, "duckdb_pipeline": pipeline, "gold_agreement": agreement, "full": full,
-              "noop": noop, "new_day": new_day, "five_objects": five,
+              "noop": noop, "noop_always": noop_spark, "new_day": new_day, "five_objects": five,
               "ratio_new_day_to_full": round(new_day["total_s"] / full["total_s"], 3)}
     record(result)
     a = agreement
@@ -362,8 +366,10 @@ def six_months_shape(workdir: Path, keep: bool, label: str) -> dict:
          f"in both: {a['day_service_keys_in_both']:,}/{a['day_service_keys']:,}; rows on one side only: usage "
          f"{a['service_usage_daily_rows_one_side_only']:,} of {a['service_usage_daily_rows']:,}, country "
          f"{a['country_activity_daily_rows_one_side_only']:,} of {a['country_activity_daily_rows']:,}", ""),
-        ("no-op run, s", f"{noop['total_s']:.1f}  ({layers(noop)}; start {noop['startup_s']})",
+        ("no-op run, s", f"{noop['total_s']:.1f}  (nothing new since the last run: Spark not started)",
          versus(noop["total_s"], 15, " s")),
+        ("no-op run --always, s", f"{noop_spark['total_s']:.1f}  ({layers(noop_spark)}; start {noop_spark['startup_s']})",
+         ""),
         ("one new day (3 objects), s", f"{new_day['total_s']:.1f}  ({layers(new_day)}); "
                                        f"{result['ratio_new_day_to_full']:.3f} of the full run",
          versus(result["ratio_new_day_to_full"], 0.05, " (1/20)")),
