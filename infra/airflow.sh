@@ -7,7 +7,8 @@
 #   infra/airflow.sh trigger DAG_ID     # one run of a DAG, waited for
 #   infra/airflow.sh env     # prints the exports, for running `airflow ...` against it by hand
 # Port: FLOWLAKE_AIRFLOW_PORT (default 8080). State: AIRFLOW_HOME (default .run/airflow): the
-# SQLite database, logs, the admin password (passwords.json) and airflow.pid, airflow.log.
+# SQLite database, logs, the admin password (passwords.json), the key mailed reports pseudonymise
+# with unless FLOWLAKE_PSEUDONYM_KEY is set (pseudonym.key), and airflow.pid, airflow.log.
 #
 # Why not `airflow standalone`: it runs these same four components, but its scheduler and
 # triggerer also start log servers bound to every interface (no host setting), and SIGTERM to its
@@ -47,6 +48,7 @@ export SPARK_LOCAL_IP=127.0.0.1
 pid_file="$AIRFLOW_HOME/airflow.pid"
 log_file="$AIRFLOW_HOME/airflow.log"
 password_file="$AIRFLOW_HOME/passwords.json"
+pseudonym_key_file="$AIRFLOW_HOME/pseudonym.key"
 
 running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 # Every process of the session start created, whatever process group it moved itself to.
@@ -79,6 +81,16 @@ case "${1:-}" in
     if [ ! -f "$password_file" ]; then
       .venv/bin/python -c 'import json, secrets, sys; json.dump({"admin": secrets.token_urlsafe(12)}, open(sys.argv[1], "w"))' \
         "$password_file"
+    fi
+    # Mailed reports name internal hosts by pseudonym, an HMAC with a secret key (README
+    # "Security"): the environment's key when it gives one, else a key of this Airflow's own,
+    # made once and kept (owner-only) beside its other state so every run uses the same one.
+    if [ -z "${FLOWLAKE_PSEUDONYM_KEY:-}" ]; then
+      if [ ! -s "$pseudonym_key_file" ]; then
+        (umask 077; .venv/bin/python -c 'import secrets; print(secrets.token_hex(32))' >"$pseudonym_key_file")
+      fi
+      FLOWLAKE_PSEUDONYM_KEY=$(cat "$pseudonym_key_file")
+      export FLOWLAKE_PSEUDONYM_KEY
     fi
     airflow db migrate >"$log_file" 2>&1 || { echo "airflow db migrate failed; see $log_file" >&2; exit 1; }
     # A session of its own: the leader's PID is the session id that `stop` signals.

@@ -80,7 +80,9 @@ def test_make_airflow_runs_the_dags_the_gold_assets_trigger_the_reports_and_airf
     home = tmp_path / "airflow"
     # The local S3 and SMTP servers `make airflow` starts, on ports no other test uses.
     s3_port, smtp_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    # Without the tests' pseudonym key, as `make demo` runs: the reports it mails need the key
+    # `make airflow` makes for its own Airflow.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "FLOWLAKE_PSEUDONYM_KEY"}
     # Raw dumps in a bucket of the S3 server `make airflow` starts, which flowlake_ingest watches.
     config = write_config(tmp_path, raw_uri="s3a://flowlake-make-airflow/raw",
                           reports={"recipients": ["analysts@flowlake.test"], "allowed_recipients": ["@flowlake.test"],
@@ -96,6 +98,7 @@ def test_make_airflow_runs_the_dags_the_gold_assets_trigger_the_reports_and_airf
     try:
         assert start.returncode == 0, start.stdout[-3000:] + start.stderr[-3000:]
         assert f"http://127.0.0.1:{PORT}  login: admin / " in start.stdout
+        assert (home / "pseudonym.key").stat().st_mode & 0o777 == 0o600
         print(f"make airflow: {startup:.0f}s to the login line")
         api = airflow_api()
         airflow = api.Airflow(f"http://127.0.0.1:{PORT}", home / "passwords.json")
