@@ -36,6 +36,7 @@ import jinja2
 from flowlake.config import Config, ReportSettings
 from flowlake.errors import PipelineStopped
 from flowlake.progress import Progress
+from flowlake.periods import ReportWindow
 from flowlake.reports.document import Report, report_files
 from flowlake.reports.reproduce import MANIFEST, delivery_manifest
 from flowlake.storage import list_objects, read_object, write_object
@@ -120,8 +121,13 @@ class SmtpServer:
             client.send_message(message)
 
 
+def delivery_folder(reports_uri: str, name: str, window: ReportWindow) -> str:
+    """Where the delivery of report `name` for `window` is published: `<reports_uri>/<name>/<period>`."""
+    return f"{reports_uri}/{name}/{window.label}"
+
+
 def report_prefix(reports_uri: str, report: Report) -> str:
-    return f"{reports_uri}/{report.name}/{report.window.label}"
+    return delivery_folder(reports_uri, report.name, report.window)
 
 
 def publish_files(config: Config, report: Report, files: dict[str, bytes]) -> list[str]:

@@ -23,7 +23,7 @@ refuses an empty window and shares that do not add up. Load is `flowlake.reports
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import date, datetime
 from urllib.parse import unquote
 
@@ -40,11 +40,11 @@ from flowlake.gold.aggregates import presence_activity, started_inside
 from flowlake.reports.bootstrap import activity_ratio_intervals
 from flowlake.reports.coverage import coverage_headline, coverage_section
 from flowlake.reports.crypto import build_crypto_report
-from flowlake.reports.deliver import deliver
+from flowlake.reports.deliver import deliver, delivery_folder
 from flowlake.reports.document import Report, report_files
 from flowlake.reports.overseas import build_overseas_report
 from flowlake.reports.reproduce import (
-    MANIFEST, REPRODUCED, Manifest, ManifestError, compare_files, parse_manifest,
+    MANIFEST, REPRODUCED, Manifest, ManifestError, compare_files, parse_manifest, recorded_settings,
 )
 from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised, pseudonymises
 from flowlake.reports.trend import build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity
@@ -318,7 +318,7 @@ def published_unchanged(spark: SparkSession, config: Config, window: ReportWindo
     current version, with this config's report and gold settings and unpseudonymised, as
     `flowlake run` renders it: rendering it again would give the same report but for its
     generation time (a no-op run rendered all three again, most of its time). None otherwise."""
-    folder = f"{config.reports_uri}/{window.name}/{window.label}"
+    folder = delivery_folder(config.reports_uri, window.name, window)
     text = read_object(f"{folder}/{MANIFEST}", config.s3)
     if text is None:
         return None
@@ -331,7 +331,7 @@ def published_unchanged(spark: SparkSession, config: Config, window: ReportWindo
         path = config.table_uri(layer, table)
         current[f"{layer}.{table}"] = (path, table_version(spark, path) if table_exists(spark, path) else None)
     # The settings as the manifest's JSON holds them (tuples become lists).
-    settings = json.loads(json.dumps({"reports": asdict(config.reports), "gold": asdict(config.gold)}, default=str))
+    settings = json.loads(json.dumps(recorded_settings(config)))
     unchanged = (pinned.tables == current and pinned.settings == settings
                  and pinned.pseudonymised == pseudonymises(config.reports, emailed=False))
     return folder if unchanged else None

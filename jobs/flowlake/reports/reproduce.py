@@ -52,6 +52,11 @@ class Manifest:
     pseudonymised: bool = False  # internal addresses shown as pseudonyms
 
 
+def recorded_settings(config: Config) -> dict:
+    """The settings a delivery's manifest records: what renders a report besides the tables."""
+    return {"reports": asdict(config.reports), "gold": asdict(config.gold)}
+
+
 def delivery_manifest(config: Config, report: Report) -> dict:
     """The record a delivery of `report` keeps beside its files (JSON-ready)."""
     return {"delivery": f"{report.name}/{report.window.label}", "name": report.name,
@@ -59,7 +64,7 @@ def delivery_manifest(config: Config, report: Report) -> dict:
             "tables": {name: {"location": location, "version": version}
                        for name, (location, version) in report.table_versions.items()},
             "references": {key: report.provenance[key] for key in REFERENCES},
-            "settings": {"reports": asdict(config.reports), "gold": asdict(config.gold)},
+            "settings": recorded_settings(config),
             "pseudonymised": report.pseudonymised}
 
 
