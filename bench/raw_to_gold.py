@@ -20,7 +20,7 @@ over `--days` days, config/flowlake.yaml's three ranges. On it:
   - one new day on that lake (its ratio to the full run);
   - the full run on a tenth of the flows over the same days: peak memory 1x -> 10x at most 1.2.
 Peak memory is the RSS of the whole process tree (Python driver, JVM, Python workers), sampled
-with psutil every 0.25 s; the 1-minute load average is sampled beside it, since the machine is
+with psutil every 0.25 s, with what each of the three held at that moment and at its own peak; the 1-minute load average is sampled beside it, since the machine is
 shared. Each shape's figures are printed as a table and appended as one JSON line (`shape`:
 six_months or big) to bench/results.jsonl.
 
@@ -85,16 +85,48 @@ SIX_MONTHS = Shape("six_months", days=(date(2017, 12, 31) - START).days + 1, flo
 FIVE_OBJECTS = 5
 
 
+# Which part of a run a process of its tree is, for the memory breakdown: Spark's JVM, the
+# Python workers the JVM starts (pyspark.daemon and its forks), the driver's own Python.
+PROCESS_KINDS = ("driver", "jvm", "python_workers", "other")
+
+
+def process_kind(name: str, cmdline: list[str], is_root: bool) -> str:
+    """PROCESS_KINDS' name for one process of a run's tree."""
+    if is_root:
+        return "driver"
+    if name == "java" or (cmdline and cmdline[0].endswith("/java")):
+        return "jvm"
+    if any(part.startswith("pyspark.") for part in cmdline):  # -m pyspark.daemon, -m pyspark.worker
+        return "python_workers"
+    return "other"
+
+
+def rss_by_kind(processes: list[tuple[str, list[str], int, bool]]) -> dict[str, int]:
+    """Bytes of RSS per PROCESS_KINDS from (name, cmdline, rss, is_root) of each process."""
+    totals = dict.fromkeys(PROCESS_KINDS, 0)
+    for name, cmdline, rss, is_root in processes:
+        totals[process_kind(name, cmdline, is_root)] += rss
+    return totals
+
+
 def timed(cmd: list[str], cwd: Path, log: Path, echo: str | None = None) -> dict:
     """Run cmd to completion: wall seconds, stdout, stderr lines, peak RSS of its process tree
-    and the highest 1-minute load average seen while it ran."""
+    (and what each PROCESS_KINDS held at that moment, and at its own peak) and the highest
+    1-minute load average seen while it ran."""
     peak, load, done = [0], [os.getloadavg()[0]], threading.Event()
+    at_peak, kind_peaks = dict.fromkeys(PROCESS_KINDS, 0), dict.fromkeys(PROCESS_KINDS, 0)
 
     def sample(proc: psutil.Process):
         while not done.is_set():
             try:
-                tree = [proc] + proc.children(recursive=True)
-                peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree if p.is_running()))
+                tree = [(p, p is proc) for p in [proc] + proc.children(recursive=True)]
+                kinds = rss_by_kind([(p.name(), p.cmdline(), p.memory_info().rss, root)
+                                     for p, root in tree if p.is_running()])
+                if sum(kinds.values()) > peak[0]:
+                    peak[0] = sum(kinds.values())
+                    at_peak.update(kinds)
+                for kind, rss in kinds.items():
+                    kind_peaks[kind] = max(kind_peaks[kind], rss)
             except psutil.Error:
                 pass
             load[0] = max(load[0], os.getloadavg()[0])
@@ -122,6 +154,8 @@ def timed(cmd: list[str], cwd: Path, log: Path, echo: str | None = None) -> dict
     if code != 0:
         sys.exit(f"{cmd[0]} exited with {code}; see {log}")
     return {"seconds": seconds, "stdout": "".join(out), "stderr": lines, "peak_rss": peak[0],
+            "rss_at_peak_mib": {k: v >> 20 for k, v in at_peak.items()},
+            "rss_peak_by_kind_mib": {k: v >> 20 for k, v in kind_peaks.items()},
             "max_load": round(load[0], 2)}
 
 
@@ -199,6 +233,7 @@ def flowlake_run(config: Path, workdir: Path, log: str, stages: str | None = Non
     stages_s = stage_seconds(run["stderr"])
     layers = {layer: round(sum(stages_s[layer].values()), 1) for layer in LAYERS if stages_s[layer]}
     return {"total_s": round(run["seconds"], 1), "peak_rss_mib": run["peak_rss"] >> 20, "max_load": run["max_load"],
+            "rss_at_peak_mib": run["rss_at_peak_mib"], "rss_peak_by_kind_mib": run["rss_peak_by_kind_mib"],
             "layers_s": layers, "stages_s": {layer: stages_s[layer] for layer in layers},
             "silver_input_flows": stages_s["silver_input_flows"], "startup_s": round(stages_s["startup_s"], 1),
             "after_stages_s": round(run["seconds"] - stages_s["last_stage_end_s"], 1),
@@ -296,6 +331,12 @@ def machine(load_before: tuple[float, ...], runs: list[dict]) -> dict:
     return {"nproc": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()],
             "max_load": max(run["max_load"] for run in runs)}
+
+
+def memory_breakdown(run: dict) -> str:
+    """What each kind of process held at the run's peak, and its own peak beside it."""
+    return ", ".join(f"{kind} {run['rss_at_peak_mib'][kind]:,} (own peak {run['rss_peak_by_kind_mib'][kind]:,})"
+                     for kind in PROCESS_KINDS if run["rss_peak_by_kind_mib"][kind])
 
 
 def layers(run: dict) -> str:
@@ -437,6 +478,8 @@ def big_shape(workdir: Path, shape: Shape, args: argparse.Namespace) -> dict:
         table.append(("peak RSS 1x -> 10x, MiB", f"{tenth['peak_rss_mib']:,} -> {full['peak_rss_mib']:,}  "
                                                  f"(1x run {tenth['total_s']:.1f} s)",
                       versus(result["ratio_peak_rss_10x_to_1x"], 1.2, "x")))
+        for run, size in ((tenth, "1x"), (full, "10x")):
+            table.append((f"  at the {size} peak, MiB", memory_breakdown(run), ""))
     table.append(("load average before / max / after", f"{load_before[0]:.2f} / {result['machine']['max_load']:.2f} / "
                                                        f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", ""))
     print_table(f"big shape: {rows:,} raw flow records (generated flows {result['generated_flows']:,}, "

@@ -6,7 +6,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.raw_to_gold import delta_files, stage_seconds
+from bench.raw_to_gold import delta_files, rss_by_kind, stage_seconds
 
 RUN_LINES = [
     "[run] list done: 5 objects, 0 rows, 0 rows/s, 1.5s",
@@ -70,3 +70,12 @@ def test_delta_files_without_a_checkpoint_reads_every_commit(tmp_path):
     _commit(log, 0, {"add": {"path": "a.parquet"}})
     _commit(log, 1, {"add": {"path": "b.parquet"}}, {"remove": {"path": "a.parquet"}})
     assert delta_files(tmp_path) == [str(tmp_path / "b.parquet")]
+
+
+def test_rss_by_kind_tells_the_driver_the_jvm_and_the_python_workers_apart():
+    tree = [("flowlake", ["/v/bin/python", "/v/bin/flowlake", "run"], 300, True),
+            ("bash", ["bash", "/v/pyspark/bin/spark-class"], 5, False),
+            ("java", ["/usr/lib/jvm/bin/java", "-Xmx4g"], 4000, False),
+            ("python", ["/v/bin/python", "-m", "pyspark.daemon"], 100, False),
+            ("python", ["/v/bin/python", "-m", "pyspark.daemon"], 700, False)]
+    assert rss_by_kind(tree) == {"driver": 300, "jvm": 4000, "python_workers": 800, "other": 5}
