@@ -33,12 +33,13 @@ class FaultLake:
     rows: dict
 
 
-def lake_config(folder: Path, raw: Path | str | None = None, **extra) -> Config:
+def lake_config(folder: Path, raw: Path | str | None = None, reports: dict | None = None, **extra) -> Config:
     """A config with its warehouse and reports under `folder`, reading `raw` (default folder/raw);
-    a small driver, since several JVMs share two cores, and mail to the local SMTP server."""
+    a small driver, since several JVMs share two cores, and mail to the local SMTP server
+    (`reports` settings over those of the suite)."""
     raw_uri = raw if isinstance(raw, str) else f"file://{raw or folder / 'raw'}"
     reports = {"recipients": [f"{folder.name.lower()}@flowlake.test"], "allowed_recipients": ["@flowlake.test"],
-               "retry_seconds": 0.05}
+               "retry_seconds": 0.05, **(reports or {})}
     return load_config(write_config(folder, raw_uri=raw_uri, spark={"driver_memory": "1g", "shuffle_partitions": 2},
                                     reports=reports, **extra))
 
