@@ -59,7 +59,9 @@ def build_lake(spark, config: Config, stages=("bronze", "silver", "gold"), strea
 @pytest.fixture(scope="session")
 def fault_lake(spark, tmp_path_factory) -> FaultLake:
     """The reference lake; FLOWLAKE_FAULT_REFERENCE=<folder> reuses one an earlier session of
-    the same code built (its `fault-reference0` folder, copied), to run a single scenario quickly."""
+    the same code built (its `fault-reference0` folder, where it was built: a copy elsewhere has
+    its dumps at another path than its manifest recorded, so a re-run ingests them again as
+    duplicate deliveries), to run a single scenario quickly."""
     reused = os.environ.get("FLOWLAKE_FAULT_REFERENCE")
     folder = Path(reused) if reused else tmp_path_factory.mktemp("fault-reference")
     config = lake_config(folder)
