@@ -20,8 +20,8 @@ over `--days` days, config/flowlake.yaml's three ranges. On it:
   - one new day on that lake (its ratio to the full run);
   - the full run on a tenth of the flows over the same days: peak memory 1x -> 10x at most 1.2.
 Peak memory is the RSS of the whole process tree (Python driver, JVM, Python workers), sampled
-with psutil every 0.25 s, with what each of the three held at that moment and at its own peak; the 1-minute load average is sampled beside it, since the machine is
-shared. Each shape's figures are printed as a table and appended as one JSON line (`shape`:
+with psutil every 0.25 s, with what each of the three held at that moment and at its own peak;
+the 1-minute load average is sampled beside it, since the machine is shared. Each shape's figures are printed as a table and appended as one JSON line (`shape`:
 six_months or big) to bench/results.jsonl.
 
 Run (from the repository root, with the project's venv; `make bench` runs the first):
@@ -122,8 +122,9 @@ def timed(cmd: list[str], cwd: Path, log: Path, echo: str | None = None) -> dict
                 tree = [(p, p is proc) for p in [proc] + proc.children(recursive=True)]
                 kinds = rss_by_kind([(p.name(), p.cmdline(), p.memory_info().rss, root)
                                      for p, root in tree if p.is_running()])
-                if sum(kinds.values()) > peak[0]:
-                    peak[0] = sum(kinds.values())
+                total = sum(kinds.values())
+                if total > peak[0]:
+                    peak[0] = total
                     at_peak.update(kinds)
                 for kind, rss in kinds.items():
                     kind_peaks[kind] = max(kind_peaks[kind], rss)

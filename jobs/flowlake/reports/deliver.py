@@ -121,18 +121,14 @@ class SmtpServer:
             client.send_message(message)
 
 
-def delivery_folder(reports_uri: str, name: str, window: ReportWindow) -> str:
-    """Where the delivery of report `name` for `window` is published: `<reports_uri>/<name>/<period>`."""
-    return f"{reports_uri}/{name}/{window.label}"
-
-
-def report_prefix(reports_uri: str, report: Report) -> str:
-    return delivery_folder(reports_uri, report.name, report.window)
+def delivery_folder(reports_uri: str, window: ReportWindow) -> str:
+    """Where the report of `window` is published: `<reports_uri>/<name>/<period>`."""
+    return f"{reports_uri}/{window.name}/{window.label}"
 
 
 def publish_files(config: Config, report: Report, files: dict[str, bytes]) -> list[str]:
     """Write the report's files and refresh the index; returns the URIs written."""
-    prefix = report_prefix(config.reports_uri, report)
+    prefix = delivery_folder(config.reports_uri, report.window)
     written = []
     for name, data in files.items():
         write_object(f"{prefix}/{name}", data, config.s3)
@@ -190,10 +186,11 @@ def deliver(config: Config, report: Report, email: bool, resend: bool, progress:
     files = report_files(report)
     written = publish_files(config, report, files)
     # Written with every delivery, mailed or not: a published report is one to defend.
-    write_object(f"{report_prefix(config.reports_uri, report)}/{MANIFEST}",
-                 json.dumps(delivery_manifest(config, report), indent=1).encode("utf-8"), config.s3)
-    progress.say(f"published {len(written)} files under {report_prefix(config.reports_uri, report)}/")
-    record_uri = f"{report_prefix(config.reports_uri, report)}/{RECORD}"
+    folder = delivery_folder(config.reports_uri, report.window)
+    write_object(f"{folder}/{MANIFEST}", json.dumps(delivery_manifest(config, report), indent=1).encode("utf-8"),
+                 config.s3)
+    progress.say(f"published {len(written)} files under {folder}/")
+    record_uri = f"{folder}/{RECORD}"
     if not email or not config.reports.recipients:
         progress.say("email not asked for" if not email else "email skipped: reports.recipients is empty")
         return {"files": written, "emailed": False}

@@ -318,7 +318,7 @@ def published_unchanged(spark: SparkSession, config: Config, window: ReportWindo
     current version, with this config's report and gold settings and unpseudonymised, as
     `flowlake run` renders it: rendering it again would give the same report but for its
     generation time (a no-op run rendered all three again, most of its time). None otherwise."""
-    folder = delivery_folder(config.reports_uri, window.name, window)
+    folder = delivery_folder(config.reports_uri, window)
     text = read_object(f"{folder}/{MANIFEST}", config.s3)
     if text is None:
         return None
