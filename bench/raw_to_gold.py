@@ -109,6 +109,19 @@ def rss_by_kind(processes: list[tuple[str, list[str], int, bool]]) -> dict[str, 
     return totals
 
 
+def tree_rss(root: psutil.Process) -> dict[str, int]:
+    """`rss_by_kind` of `root` and its descendants now. One that has exited since it was listed,
+    or is a zombie (no command line; Spark's children are reaped late), holds no memory and is
+    left out: failing the whole sample for it would leave the peak at the driver's first MiBs."""
+    processes = []
+    for process in [root] + root.children(recursive=True):
+        try:
+            processes.append((process.name(), process.cmdline(), process.memory_info().rss, process == root))
+        except psutil.Error:
+            continue
+    return rss_by_kind(processes)
+
+
 def timed(cmd: list[str], cwd: Path, log: Path, echo: str | None = None) -> dict:
     """Run cmd to completion: wall seconds, stdout, stderr lines, peak RSS of its process tree
     (and what each PROCESS_KINDS held at that moment, and at its own peak) and the highest
@@ -119,9 +132,7 @@ def timed(cmd: list[str], cwd: Path, log: Path, echo: str | None = None) -> dict
     def sample(proc: psutil.Process):
         while not done.is_set():
             try:
-                tree = [(p, p is proc) for p in [proc] + proc.children(recursive=True)]
-                kinds = rss_by_kind([(p.name(), p.cmdline(), p.memory_info().rss, root)
-                                     for p, root in tree if p.is_running()])
+                kinds = tree_rss(proc)
                 total = sum(kinds.values())
                 if total > peak[0]:
                     peak[0] = total

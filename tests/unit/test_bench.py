@@ -1,12 +1,16 @@
 """The benchmark's own pure pieces (bench/raw_to_gold.py): reading a run's stage lines, and a
-Delta table's current files from its log. Nothing here times anything."""
+Delta table's current files from its log, the memory of a process tree. Nothing here times anything."""
 
 import json
+import subprocess
+import sys
+import time
 
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.raw_to_gold import delta_files, rss_by_kind, stage_seconds
+from bench.raw_to_gold import delta_files, rss_by_kind, stage_seconds, tree_rss
 
 RUN_LINES = [
     "[run] list done: 5 objects, 0 rows, 0 rows/s, 1.5s",
@@ -79,3 +83,22 @@ def test_rss_by_kind_tells_the_driver_the_jvm_and_the_python_workers_apart():
             ("python", ["/v/bin/python", "-m", "pyspark.daemon"], 100, False),
             ("python", ["/v/bin/python", "-m", "pyspark.daemon"], 700, False)]
     assert rss_by_kind(tree) == {"driver": 300, "jvm": 4000, "python_workers": 800, "other": 5}
+
+
+def test_a_zombie_in_the_tree_does_not_hide_the_living_processes_memory():
+    """A child that exited and was not reaped yet has no command line: the sample must still
+    count the processes that hold memory (before the fix, the whole sample failed on it)."""
+    root = subprocess.Popen([sys.executable, "-c", "import subprocess, time; subprocess.Popen(['true']); "
+                             "b = bytearray(64 << 20); print('ready', flush=True); time.sleep(60)"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert root.stdout.readline() == "ready\n"
+        children = psutil.Process(root.pid).children()
+        deadline = time.monotonic() + 10
+        while children[0].status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert children[0].status() == psutil.STATUS_ZOMBIE
+        assert tree_rss(psutil.Process(root.pid))["driver"] > 64 << 20
+    finally:
+        root.kill()
+        root.wait()
