@@ -3,11 +3,20 @@
 `write_object(uri, data, s3)` writes bytes to a `file://` path or an `s3a://bucket/key`;
 `read_object` reads one back (None when absent) and `list_objects` lists the URIs under a
 prefix. For S3 the endpoint and credentials come from the environment variables the config names.
+
+`write_object` is also the fault suite's pause point, as PostgreSQL's injection points are its
+tests': with FLOWLAKE_PAUSE_BEFORE_WRITE set to the end of an object's key (`index.html`,
+`overseas/2017-10-01_2017-12-31/delivery.json`), the process says `[pause] before writing <uri>`
+on stderr and sleeps there until the test kills it. A report's files are written milliseconds
+apart, too close for a test watching from outside to kill the job between two of them
+(tests/faults/test_kill.py). Unset, as in every real run, a write pays one environment lookup.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import time
 from pathlib import Path
 
 from flowlake.config import S3Settings
@@ -32,7 +41,24 @@ def local_path(uri: str) -> Path:
     return Path(uri[len("file://"):] if uri.startswith("file://") else uri)
 
 
+PAUSE_BEFORE_WRITE = "FLOWLAKE_PAUSE_BEFORE_WRITE"
+# A pause no test ends is a mistake (the variable set outside a test): the job then fails.
+PAUSE_SECONDS = 600
+
+
+def pause_if_asked(uri: str) -> None:
+    """Sleep before writing `uri` when PAUSE_BEFORE_WRITE names it (the module docstring)."""
+    key_end = os.environ.get(PAUSE_BEFORE_WRITE)
+    if not key_end or not (uri == key_end or uri.endswith(f"/{key_end}")):
+        return
+    print(f"[pause] before writing {uri} ({PAUSE_BEFORE_WRITE}), until killed", file=sys.stderr, flush=True)
+    time.sleep(PAUSE_SECONDS)
+    raise RuntimeError(f"{PAUSE_BEFORE_WRITE}={key_end} paused this job before writing {uri} and nothing killed it "
+                       f"within {PAUSE_SECONDS} s: unset it outside the fault suite")
+
+
 def write_object(uri: str, data: bytes, s3: S3Settings, client=None) -> None:
+    pause_if_asked(uri)
     if uri.startswith("s3a://"):
         bucket, key = split_s3(uri)
         (client or s3_client(s3)).put_object(Bucket=bucket, Key=key, Body=data)

@@ -6,7 +6,9 @@
   it records which of the stage's commits (in an undisturbed reference run) had happened.
   `aimed_kill` draws the point uniformly over the stage's commits and, when a kill came after
   the stage's last commit (the job had done its work: nothing was tested), starts over at an
-  earlier point, at most KILL_ATTEMPTS times.
+  earlier point, at most KILL_ATTEMPTS times. Writes too close together to watch (a report's
+  files, milliseconds apart) are aimed at with the job's own pause point instead
+  (`KillPoint.paused`, `pause_before`): the job stops before the write aimed at and is killed there.
 - `delta_commits` and `commit_log` list the Delta commits under a warehouse (`table@version`),
   the latter in the order they were made, from each commit's commitInfo.
 - `lake_rows` reads every row of every table of a warehouse, leaving out only the columns
@@ -36,6 +38,7 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from flowlake.stages import TABLES
+from flowlake.storage import PAUSE_BEFORE_WRITE
 from flowlake.tables import table_exists
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +87,11 @@ class KillPoint:
         gap = reference[aim].at - reference[aim - 1].at if aim else first_gap
         delay = rng.uniform(0.0, gap) * 0.25 ** attempt
         return cls(seed, max(0, aim - attempt // 2), round(delay, 3), attempt)
+
+    @classmethod
+    def paused(cls, seed: int, reference: list[Commit]) -> "KillPoint":
+        """The commit `draw` aims at for `seed`, for a job that pauses just before it (`pause_before`)."""
+        return cls(seed, random.Random(seed).randrange(len(reference)), 0.0)
 
 
 @dataclass(frozen=True)
@@ -147,13 +155,22 @@ def commit_log(warehouse: Path, layers: tuple[str, ...] = ("bronze", "silver", "
     return sorted(commits, key=lambda c: (c.at, c.name))
 
 
+def pause_before(key_end: str) -> tuple[str, dict[str, str]]:
+    """The stage line and environment that stop a job just before it writes the object whose key
+    ends with `key_end` (flowlake.storage's pause point), for `kill_during`."""
+    return "[pause] before writing ", {PAUSE_BEFORE_WRITE: key_end}
+
+
 def kill_during(command: list[str], stage_line: str, point: KillPoint, stage_commits: list[str],
-                commits: Callable[[], set[str]], log_path: Path, timeout: float = 900) -> KillOutcome:
-    """Run `command` until its stderr shows `stage_line` and `point` is reached, then SIGKILL it all;
-    `commits()` says which of `stage_commits` (or other writes, such as published files) exist."""
+                commits: Callable[[], set[str]], log_path: Path, timeout: float = 900,
+                env: dict[str, str] | None = None) -> KillOutcome:
+    """Run `command` (with `env` added to the environment) until its stderr shows `stage_line` and
+    `point` is reached, then SIGKILL it all; `commits()` says which of `stage_commits` (or other
+    writes, such as published files) exist."""
     started = time.monotonic()
     log = open(log_path, "w")
-    job = subprocess.Popen(command, stdout=log, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    job = subprocess.Popen(command, stdout=log, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                           env={**os.environ, **(env or {})})
     reached = threading.Event()
     expected = set(stage_commits)
 

@@ -1,11 +1,16 @@
 """The fault suite's aiming and counting (tests/faults/harness.py, tests/faults/summary.py), on
-hand-made Delta logs and results: where a kill is aimed, when it counts, what the table says."""
+hand-made Delta logs and results: where a kill is aimed, when it counts, what the table says;
+and the job's pause point the harness kills at (flowlake.storage)."""
 
 from __future__ import annotations
 
 import json
 
-from tests.faults.harness import KILL_ATTEMPTS, Commit, KillOutcome, KillPoint, commit_log, delta_commits
+import pytest
+
+from flowlake import storage
+from flowlake.config import S3Settings
+from tests.faults.harness import KILL_ATTEMPTS, Commit, KillOutcome, KillPoint, commit_log, delta_commits, pause_before
 from tests.faults.summary import scenario_rows
 
 REFERENCE = [Commit("silver/flows@0", "WRITE", 100.0), Commit("silver/flows@1", "SET TBLPROPERTIES", 102.0),
@@ -48,6 +53,26 @@ def test_a_retried_kill_is_aimed_earlier_each_time():
     tries = [KillPoint.draw(seed, REFERENCE, 0.5, attempt) for attempt in range(KILL_ATTEMPTS)]
     assert [t.aim for t in tries] == [2, 2, 1]
     assert tries[0].delay > tries[1].delay > tries[2].delay >= 0
+
+
+def test_a_paused_kill_aims_where_a_watched_one_would_without_a_delay():
+    for seed in range(50):
+        assert KillPoint.paused(seed, REFERENCE) == KillPoint(seed, KillPoint.draw(seed, REFERENCE, 0.5).aim, 0.0)
+
+
+def test_a_job_pauses_before_the_write_its_environment_names_and_writes_nothing_there(tmp_path, monkeypatch, capsys):
+    """The pause point (flowlake.storage): a write whose key ends otherwise goes through; the one
+    named stops before anything is written, and fails once the pause ends with no kill."""
+    stage_line, env = pause_before("overseas/2017-10-01_2017-12-31/delivery.json")
+    monkeypatch.setenv(*next(iter(env.items())))
+    monkeypatch.setattr(storage, "PAUSE_SECONDS", 0)
+    folder = tmp_path / "reports" / "overseas" / "2017-10-01_2017-12-31"
+    storage.write_object(f"file://{folder}/report.html", b"<html>", S3Settings())
+    storage.write_object(f"file://{folder}/old-delivery.json", b"{}", S3Settings())
+    with pytest.raises(RuntimeError, match="nothing killed it"):
+        storage.write_object(f"file://{folder}/delivery.json", b"{}", S3Settings())
+    assert sorted(p.name for p in folder.iterdir()) == ["old-delivery.json", "report.html"]
+    assert capsys.readouterr().err.startswith(f"{stage_line}file://{folder}/delivery.json")
 
 
 def outcome(done: int, retried: int = 0) -> KillOutcome:
