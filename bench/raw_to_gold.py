@@ -215,7 +215,7 @@ def ensure_dumps(workdir: Path, shape: Shape, keep: bool) -> dict:
 
 
 def stage_seconds(stderr: list[tuple[float, str]]) -> dict:
-    """Per-layer stage seconds (summed over bronze's batches and over the reports) from
+    """Per-layer stage seconds (summed over bronze's and silver's batches and over the reports) from
     '[run] <stage> done:' lines, when the first '[run]' line came (JVM and session start) and
     when the last stage ended. Silver and gold start with 'find changed days', reports with a
     'render' line."""
@@ -229,9 +229,9 @@ def stage_seconds(stderr: list[tuple[float, str]]) -> dict:
             name, rows, seconds = match.group(1), int(match.group(3).replace(",", "")), float(match.group(4))
             layer += name == "find changed days" or (name.startswith("render") and LAYERS[layer] != "reports")
             name = REPORT_PERIOD.sub("", name)
-            # bronze repeats parse, validate and load once per batch, reports render and deliver once per report
+            # bronze and silver repeat their stages once per batch, reports render and deliver once per report
             stages[LAYERS[layer]][name] = round(stages[LAYERS[layer]].get(name, 0.0) + seconds, 1)
-            silver_flows = rows if LAYERS[layer] == "silver" and name == "transform" else silver_flows
+            silver_flows += rows if LAYERS[layer] == "silver" and name == "transform" else 0
     return {**stages, "silver_input_flows": silver_flows, "startup_s": first or 0.0, "last_stage_end_s": last}
 
 

@@ -224,6 +224,12 @@ class SilverSettings:
         description="A service catalog file in place of the bundled jobs/flowlake/reference/catalog.yaml, its "
                     "address lists beside it; `flowlake whatif --catalog` sets it for its scratch "
                     "rebuild.")] = ""
+    batch_rows: Annotated[StrictInt, Field(
+        ge=1,
+        description="Bronze flows rebuilt per batch: the changed days go through transform, validate and load in "
+                    "consecutive batches of at most this many rows (a day is never split), each one commit, so the "
+                    "driver's heap holds one batch however long the backlog (20 million flows at once ran out of "
+                    "the default 4 GB).")] = 4_000_000
 
 
 @dataclass(config=SCHEMA)

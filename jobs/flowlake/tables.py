@@ -123,6 +123,21 @@ def changed_days(spark: SparkSession, path: str, since_version: int | None, curr
         return changed_days(spark, path, None, current_version, day_column)
 
 
+def batches_by_size(items: list[tuple], limit: int) -> list[list]:
+    """Split (key, size) pairs, in key order, into consecutive batches whose sizes add up to at
+    most `limit`; a key larger than `limit` is a batch of its own. Bronze batches raw objects
+    by their bytes, silver changed days by their bronze rows: a backlog is written in parts the
+    driver can hold, each its own commit."""
+    batches, current, current_size = [], [], 0
+    for key, size in sorted(items):
+        if current and current_size + size > limit:
+            batches.append(current)
+            current, current_size = [], 0
+        current.append(key)
+        current_size += size
+    return batches + [current] if current else batches
+
+
 def day_list(days) -> str:
     """A SQL list of date literals, for replaceWhere and partition filters."""
     return ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(days))

@@ -22,6 +22,7 @@ from flowlake.generate.dumps import generate, hosting_servers
 from flowlake.progress import Progress
 from flowlake.silver.service_catalog import load_catalog
 from flowlake.silver.build import run_silver
+from flowlake.storage import local_path
 from flowlake.tables import PROPERTY_PREFIX, table_properties
 from tests.conftest import write_config
 
@@ -160,6 +161,20 @@ def test_silver_records_catalog_geo_and_asn_versions(lake, spark):
     assert properties[f"{PROPERTY_PREFIX}geo_source"] == "iptocc"
     assert properties[f"{PROPERTY_PREFIX}geo_version"].startswith("iptocc 3.")
     assert properties[f"{PROPERTY_PREFIX}asn_version"].startswith("geoip2fast 1.2.2 (MAXMIND:GeoLite2-CountryASN")
+
+
+def test_a_backlog_rebuilt_in_batches_of_days_equals_one_batch(lake, spark, tmp_path):
+    """silver.batch_rows below a day's flows: each day is a batch and a commit of its own, with
+    the same rows and figures as one batch, and the bronze versions recorded once, after the last."""
+    config, _, result, silver = lake
+    shutil.copytree(local_path(config.warehouse_uri) / "bronze", tmp_path / "warehouse" / "bronze")
+    batched = load_config(write_config(tmp_path, config.raw_uri, silver={"batch_rows": 1}))
+    assert run_silver(spark, batched, RUN_TIME, Progress("test")) == result
+    path = batched.table_uri("silver", "flows")
+    assert Counter(map(tuple, spark.read.format("delta").load(path).collect())) == Counter(map(tuple, silver.collect()))
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").orderBy("version").collect()
+    assert [r.operation for r in history] == ["WRITE", "WRITE", "WRITE", "SET TBLPROPERTIES"]
+    assert table_properties(spark, path) == table_properties(spark, config.table_uri("silver", "flows"))
 
 
 def test_rerun_changes_nothing_and_a_new_day_rebuilds_only_that_day(lake, spark, tmp_path):

@@ -5,13 +5,12 @@ from datetime import datetime
 from pyspark.sql import Row
 
 from flowlake.bronze.ingest import (
-    BronzeResult, batches_by_size, duplicate_of, parse_content, pending_objects, quarantine_rate_message,
-    relative_key,
+    BronzeResult, duplicate_of, parse_content, pending_objects, quarantine_rate_message, relative_key,
 )
 from flowlake.config import load_config
 from flowlake.generate.dumps import write_gzip_bomb
 from flowlake.session import spark_conf, spark_jars, spark_submit_args
-from flowlake.tables import sql_string
+from flowlake.tables import batches_by_size, sql_string
 from tests.conftest import ROOT, write_config
 
 

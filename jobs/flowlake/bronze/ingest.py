@@ -40,7 +40,7 @@ from flowlake.readers.records import (
     DNS_SCHEMA, FLOW_SCHEMA, QUARANTINE_SCHEMA, ParsedObject, UnreadableObject, quarantine_rows,
 )
 from flowlake.stages import BRONZE_TABLES
-from flowlake.tables import merge_by_key, read_or_empty, replace_rows_of_objects, table_line
+from flowlake.tables import batches_by_size, merge_by_key, read_or_empty, replace_rows_of_objects, table_line
 
 OBJECT_SCHEMA = pa.schema([
     ("size", pa.int64()), ("modification_time", pa.timestamp("us", tz="UTC")), ("sha256", pa.string()),
@@ -202,19 +202,6 @@ def pending_objects(listed: list[tuple[str, int, datetime]], recorded: list) -> 
     (`recorded` rows) has not seen."""
     seen = {(r.source_object, r.size, r.modification_time) for r in recorded}
     return [(key, size) for key, size, modified in listed if (key, size, modified) not in seen]
-
-
-def batches_by_size(objects: list[tuple[str, int]], max_bytes: int) -> list[list[str]]:
-    """Split (key, size) pairs, in key order, into consecutive batches of at most max_bytes
-    each; an object larger than max_bytes is a batch of its own."""
-    batches, current, current_bytes = [], [], 0
-    for key, size in sorted(objects):
-        if current and current_bytes + size > max_bytes:
-            batches.append(current)
-            current, current_bytes = [], 0
-        current.append(key)
-        current_bytes += size
-    return batches + [current] if current else batches
 
 
 def tally(objects_seen: int, objects: list[dict], duplicates: dict[str, str]) -> BronzeResult:

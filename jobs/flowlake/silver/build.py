@@ -10,12 +10,14 @@ geography -> classify, each a pure function of DataFrames (flowlake.silver.*). V
 the silver.flows suite. Load replaces exactly those days of silver.flows in one Delta commit
 (`replaceWhere day IN ...`), then records the bronze versions read, the catalog version, the
 geo source and the ASN database's version on the table. A crash before that last step
-re-runs the same days to the same rows.
+re-runs the same days to the same rows. A backlog of days goes through transform, validate
+and load in batches of at most silver.batch_rows bronze flows (a day whole), each its own
+commit, so the driver's heap holds one batch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime
 
 from pyspark import StorageLevel
@@ -36,8 +38,8 @@ from flowlake.silver.hostnames import dns_by_day, flows_with_dns_names, record_d
 from flowlake.silver.orient import monitored_addresses, oriented_flows, range_prefixes
 from flowlake.silver.sampling import estimated_counts, sampled
 from flowlake.tables import (
-    PROPERTY_PREFIX, changed_days, day_list, set_properties, table_exists, table_line, table_properties,
-    table_version,
+    PROPERTY_PREFIX, batches_by_size, changed_days, day_list, set_properties, table_exists, table_line,
+    table_properties, table_version,
 )
 
 SILVER_COLUMNS = [
@@ -113,38 +115,16 @@ def enriched_flows(spark: SparkSession, named: DataFrame, config: Config, catalo
     ).select(*SILVER_COLUMNS)
 
 
-def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress: Progress,
-               window: tuple[date, date] | None = None) -> SilverResult:
-    """Rebuild the days bronze changed since the last run; only those from window[0] to
-    window[1] when given (a what-if rebuild of a few days, `flowlake.whatif`)."""
-    paths = {table.name: config.table_uri(*table) for table in (BRONZE_FLOWS, BRONZE_DNS)}
+def rebuild_days(spark: SparkSession, config: Config, catalog: Catalog, paths: dict[str, str], has_dns: bool,
+                 days: list[date], progress: Progress) -> SilverResult:
+    """Transform, validate and load `days` of silver.flows from bronze, in one commit."""
     silver_path = config.table_uri(*SILVER_FLOWS)
-    catalog = configured_catalog(config.silver.catalog)
-    done = table_properties(spark, silver_path)
-
-    def since(table):
-        value = done.get(f"{PROPERTY_PREFIX}bronze_{table}_version")
-        return int(value) if value is not None else None
-
-    with progress.stage("find changed days") as stage:
-        versions = {t: table_version(spark, p) for t, p in paths.items() if table_exists(spark, p)}
-        days = changed_days(spark, paths["flows"], since("flows"), versions.get("flows"), F.col("day"), progress.say)
-        days |= changed_days(spark, paths["dns"], since("dns"), versions.get("dns"), record_days(), progress.say)
-        if window:
-            days = {d for d in days if window[0] <= d <= window[1]}
-        stage.done(rows=len(days))
-    if not days:
-        progress.say("bronze has not changed since the last silver run")
-        return SilverResult(0, 0, 0, 0, 0, Coverage())
-    progress.say(f"{len(days)} days to rebuild, {min(days)} .. {max(days)}")
-    import_in_background()  # for the gate, while the days are transformed
-
     with progress.stage("transform") as stage:
         flows = spark.read.format("delta").load(paths["flows"]).where(f"day IN ({day_list(days)})")
         dns = (spark.read.format("delta").load(paths["dns"])
                .where(F.to_date("time_last") >= min(days)).where(F.to_date("time_first") <= max(days))
-               if "dns" in versions else spark.createDataFrame([], "rdata string, rrname string, rrtype string, "
-                                                                   "time_first timestamp, time_last timestamp"))
+               if has_dns else spark.createDataFrame([], "rdata string, rrname string, rrtype string, "
+                                                        "time_first timestamp, time_last timestamp"))
         bronze_rows = flows.count()
         oriented = monitored_flows(spark, flows, config, catalog)
         # Deduplicated flows, scaled by their sampling rate: kept while their passive-DNS names are
@@ -174,13 +154,6 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
         with progress.stage("load") as stage:
             (silver.write.format("delta").mode("overwrite").partitionBy("day")
              .option("replaceWhere", f"day IN ({day_list(days)})").save(silver_path))
-            properties = {
-                "catalog_version": catalog.version, "psl_version": catalog.public_suffixes.version,
-                "geo_source": config.silver.geo_source,
-                "geo_version": geo_version(config.silver.geo_source), "asn_version": asn_version(),
-                **{f"bronze_{t}_version": str(v) for t, v in versions.items()},
-            }
-            set_properties(spark, silver_path, properties)
             stage.done(rows=silver_rows)
     finally:
         silver.unpersist()
@@ -188,6 +161,62 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
     return SilverResult(days=len(days), bronze_flows=bronze_rows, unmonitored_dropped=bronze_rows - oriented_rows,
                         duplicates_dropped=oriented_rows - silver_rows, silver_rows=silver_rows,
                         coverage=Coverage(**totals))
+
+
+def added(a: SilverResult, b: SilverResult) -> SilverResult:
+    """Two batches' results as one."""
+    return SilverResult(*(x + y for x, y in zip(astuple(a)[:-1], astuple(b)[:-1])),
+                        coverage=Coverage(*(x + y for x, y in zip(astuple(a.coverage), astuple(b.coverage)))))
+
+
+def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress: Progress,
+               window: tuple[date, date] | None = None) -> SilverResult:
+    """Rebuild the days bronze changed since the last run; only those from window[0] to
+    window[1] when given (a what-if rebuild of a few days, `flowlake.whatif`). A backlog is
+    rebuilt in batches of consecutive days of at most silver.batch_rows bronze flows, each its own
+    commit; the bronze versions read are recorded once every batch is loaded, so a crash between
+    batches rebuilds them all again, to the same rows."""
+    paths = {table.name: config.table_uri(*table) for table in (BRONZE_FLOWS, BRONZE_DNS)}
+    silver_path = config.table_uri(*SILVER_FLOWS)
+    catalog = configured_catalog(config.silver.catalog)
+    done = table_properties(spark, silver_path)
+
+    def since(table):
+        value = done.get(f"{PROPERTY_PREFIX}bronze_{table}_version")
+        return int(value) if value is not None else None
+
+    with progress.stage("find changed days") as stage:
+        versions = {t: table_version(spark, p) for t, p in paths.items() if table_exists(spark, p)}
+        days = changed_days(spark, paths["flows"], since("flows"), versions.get("flows"), F.col("day"), progress.say)
+        days |= changed_days(spark, paths["dns"], since("dns"), versions.get("dns"), record_days(), progress.say)
+        if window:
+            days = {d for d in days if window[0] <= d <= window[1]}
+        stage.done(rows=len(days))
+    if not days:
+        progress.say("bronze has not changed since the last silver run")
+        return SilverResult(0, 0, 0, 0, 0, Coverage())
+    progress.say(f"{len(days)} days to rebuild, {min(days)} .. {max(days)}")
+    import_in_background()  # for the gate, while the days are transformed
+
+    batches = [sorted(days)]
+    if len(days) > 1:  # a daily run has one day: nothing to split
+        rows_by_day = {r.day: r["count"] for r in spark.read.format("delta").load(paths["flows"])
+                       .where(f"day IN ({day_list(days)})").groupBy("day").count().collect()}
+        batches = batches_by_size([(day, rows_by_day.get(day, 0)) for day in days], config.silver.batch_rows)
+    result = SilverResult(0, 0, 0, 0, 0, Coverage())
+    for number, batch in enumerate(batches, 1):
+        if len(batches) > 1:
+            progress.say(f"batch {number} of {len(batches)}: {len(batch)} days, {batch[0]} .. {batch[-1]}")
+        result = added(result, rebuild_days(spark, config, catalog, paths, "dns" in versions, batch, progress))
+
+    properties = {
+        "catalog_version": catalog.version, "psl_version": catalog.public_suffixes.version,
+        "geo_source": config.silver.geo_source,
+        "geo_version": geo_version(config.silver.geo_source), "asn_version": asn_version(),
+        **{f"bronze_{t}_version": str(v) for t, v in versions.items()},
+    }
+    set_properties(spark, silver_path, properties)
+    return result
 
 
 def summary_lines(spark: SparkSession, config: Config, result: SilverResult) -> list[str]:
