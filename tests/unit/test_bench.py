@@ -88,16 +88,17 @@ def test_rss_by_kind_tells_the_driver_the_jvm_and_the_python_workers_apart():
 def test_a_zombie_in_the_tree_does_not_hide_the_living_processes_memory():
     """A child that exited and was not reaped yet has no command line: the sample must still
     count the processes that hold memory (before the fix, the whole sample failed on it)."""
-    root = subprocess.Popen([sys.executable, "-c", "import subprocess, time; subprocess.Popen(['true']); "
+    # The child's Popen is kept: one dropped would reap the child in its __del__ if it had exited.
+    root = subprocess.Popen([sys.executable, "-c", "import subprocess, time; child = subprocess.Popen(['true']); "
                              "b = bytearray(64 << 20); print('ready', flush=True); time.sleep(60)"],
                             stdout=subprocess.PIPE, text=True)
     try:
         assert root.stdout.readline() == "ready\n"
-        children = psutil.Process(root.pid).children()
+        [child] = psutil.Process(root.pid).children()
         deadline = time.monotonic() + 10
-        while children[0].status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        while child.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert children[0].status() == psutil.STATUS_ZOMBIE
+        assert child.status() == psutil.STATUS_ZOMBIE
         assert tree_rss(psutil.Process(root.pid))["driver"] > 64 << 20
     finally:
         root.kill()
