@@ -42,6 +42,7 @@ def local_path(uri: str) -> Path:
 
 
 PAUSE_BEFORE_WRITE = "FLOWLAKE_PAUSE_BEFORE_WRITE"
+PAUSE_LINE = "[pause] before writing "  # what the harness waits for on stderr
 # A pause no test ends is a mistake (the variable set outside a test): the job then fails.
 PAUSE_SECONDS = 600
 
@@ -51,7 +52,7 @@ def pause_if_asked(uri: str) -> None:
     key_end = os.environ.get(PAUSE_BEFORE_WRITE)
     if not key_end or not (uri == key_end or uri.endswith(f"/{key_end}")):
         return
-    print(f"[pause] before writing {uri} ({PAUSE_BEFORE_WRITE}), until killed", file=sys.stderr, flush=True)
+    print(f"{PAUSE_LINE}{uri} ({PAUSE_BEFORE_WRITE}), until killed", file=sys.stderr, flush=True)
     time.sleep(PAUSE_SECONDS)
     raise RuntimeError(f"{PAUSE_BEFORE_WRITE}={key_end} paused this job before writing {uri} and nothing killed it "
                        f"within {PAUSE_SECONDS} s: unset it outside the fault suite")

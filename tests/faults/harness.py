@@ -38,7 +38,7 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from flowlake.stages import TABLES
-from flowlake.storage import PAUSE_BEFORE_WRITE
+from flowlake.storage import PAUSE_BEFORE_WRITE, PAUSE_LINE
 from flowlake.tables import table_exists
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +158,7 @@ def commit_log(warehouse: Path, layers: tuple[str, ...] = ("bronze", "silver", "
 def pause_before(key_end: str) -> tuple[str, dict[str, str]]:
     """The stage line and environment that stop a job just before it writes the object whose key
     ends with `key_end` (flowlake.storage's pause point), for `kill_during`."""
-    return "[pause] before writing ", {PAUSE_BEFORE_WRITE: key_end}
+    return PAUSE_LINE, {PAUSE_BEFORE_WRITE: key_end}
 
 
 def kill_during(command: list[str], stage_line: str, point: KillPoint, stage_commits: list[str],

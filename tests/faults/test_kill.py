@@ -7,9 +7,9 @@ undisturbed reference run, drawn uniformly from them, and kills the driver and i
 SIGKILL. A kill that came after the layer's last commit is tried again at an earlier point
 (harness.aimed_kill). The report delivery's files are written milliseconds apart, so its job
 pauses just before the file aimed at (flowlake.storage's pause point) and is killed there: after
-the files before it, and for the delivery record, after the mail was sent. The re-run (every stage, as an operator or Airflow's retry would run it)
-must then leave every table equal to the undisturbed reference, row for row, with no flow lost
-or held twice against the ground truth.
+the files before it, and for the delivery record, after the mail was sent. The re-run (every
+stage, as an operator or Airflow's retry would run it) must then leave every table equal to the
+undisturbed reference, row for row, with no flow lost or held twice against the ground truth.
 
 `flowlake maintain` is killed the same way during OPTIMIZE and during VACUUM (VACUUM with no
 retention, so that it deletes the files OPTIMIZE compacted away); maintenance then runs again,

@@ -77,12 +77,12 @@ class Coverage:
 
 @dataclass(frozen=True)
 class SilverResult:
-    days: int
-    bronze_flows: int
-    unmonitored_dropped: int
-    duplicates_dropped: int
-    silver_rows: int
-    coverage: Coverage
+    days: int = 0
+    bronze_flows: int = 0
+    unmonitored_dropped: int = 0
+    duplicates_dropped: int = 0
+    silver_rows: int = 0
+    coverage: Coverage = Coverage()
 
 
 def silver_totals(silver: DataFrame) -> DataFrame:
@@ -116,8 +116,8 @@ def enriched_flows(spark: SparkSession, named: DataFrame, config: Config, catalo
 
 
 def rebuild_days(spark: SparkSession, config: Config, catalog: Catalog, paths: dict[str, str], has_dns: bool,
-                 days: list[date], progress: Progress) -> SilverResult:
-    """Transform, validate and load `days` of silver.flows from bronze, in one commit."""
+                 days: list[date], bronze_rows: int, progress: Progress) -> SilverResult:
+    """Transform, validate and load `days` of silver.flows from bronze (`bronze_rows` flows), in one commit."""
     silver_path = config.table_uri(*SILVER_FLOWS)
     with progress.stage("transform") as stage:
         flows = spark.read.format("delta").load(paths["flows"]).where(f"day IN ({day_list(days)})")
@@ -125,7 +125,6 @@ def rebuild_days(spark: SparkSession, config: Config, catalog: Catalog, paths: d
                .where(F.to_date("time_last") >= min(days)).where(F.to_date("time_first") <= max(days))
                if has_dns else spark.createDataFrame([], "rdata string, rrname string, rrtype string, "
                                                         "time_first timestamp, time_last timestamp"))
-        bronze_rows = flows.count()
         oriented = monitored_flows(spark, flows, config, catalog)
         # Deduplicated flows, scaled by their sampling rate: kept while their passive-DNS names are
         # found, which reads them twice (the names, then the flows they are joined back to), so
@@ -194,20 +193,20 @@ def run_silver(spark: SparkSession, config: Config, run_time: datetime, progress
         stage.done(rows=len(days))
     if not days:
         progress.say("bronze has not changed since the last silver run")
-        return SilverResult(0, 0, 0, 0, 0, Coverage())
+        return SilverResult()
     progress.say(f"{len(days)} days to rebuild, {min(days)} .. {max(days)}")
     import_in_background()  # for the gate, while the days are transformed
 
-    batches = [sorted(days)]
-    if len(days) > 1:  # a daily run has one day: nothing to split
-        rows_by_day = {r.day: r["count"] for r in spark.read.format("delta").load(paths["flows"])
-                       .where(f"day IN ({day_list(days)})").groupBy("day").count().collect()}
-        batches = batches_by_size([(day, rows_by_day.get(day, 0)) for day in days], config.silver.batch_rows)
-    result = SilverResult(0, 0, 0, 0, 0, Coverage())
+    # Counted per day (the count each batch reports): the batches are cut by it.
+    rows_by_day = {r.day: r["count"] for r in spark.read.format("delta").load(paths["flows"])
+                   .where(f"day IN ({day_list(days)})").groupBy("day").count().collect()}
+    batches = batches_by_size([(day, rows_by_day.get(day, 0)) for day in days], config.silver.batch_rows)
+    result = SilverResult()
     for number, batch in enumerate(batches, 1):
         if len(batches) > 1:
             progress.say(f"batch {number} of {len(batches)}: {len(batch)} days, {batch[0]} .. {batch[-1]}")
-        result = added(result, rebuild_days(spark, config, catalog, paths, "dns" in versions, batch, progress))
+        result = added(result, rebuild_days(spark, config, catalog, paths, "dns" in versions, batch,
+                                            sum(rows_by_day.get(day, 0) for day in batch), progress))
 
     properties = {
         "catalog_version": catalog.version, "psl_version": catalog.public_suffixes.version,
