@@ -31,6 +31,26 @@ def jars_dir() -> Path:
     return Path(os.environ.get("FLOWLAKE_JARS_DIR", PROJECT_ROOT / ".cache" / "jars"))
 
 
+def class_archive() -> Path:
+    """The JVM class-data archive `make setup` records (flowlake.jvm_archive), beside the jars."""
+    return jars_dir().parent / "jvm" / "classes.jsa"
+
+
+# Options added to the driver JVM's own: flowlake.jvm_archive records the class archive with one.
+DRIVER_JAVA_OPTIONS = "FLOWLAKE_DRIVER_JAVA_OPTIONS"
+
+
+def driver_java_options(local: bool) -> list[str]:
+    """Map the class archive into a local-mode driver, whose class path is the recording's (a
+    JVM that finds another class path or Java ignores it, with a warning on stderr, not stdout);
+    then FLOWLAKE_DRIVER_JAVA_OPTIONS."""
+    archive = class_archive()
+    options = ([f"-XX:SharedArchiveFile={archive}", "-Xlog:cds*=off", "-Xlog:cds*=warning:stderr"]
+               if local and archive.is_file() else [])
+    # Kept as written: Spark splits the whole line itself, quotes included.
+    return options + [os.environ.get(DRIVER_JAVA_OPTIONS, "").strip()]
+
+
 def spark_jars() -> list[str]:
     jars = sorted(str(p) for p in jars_dir().glob("*.jar"))
     if not any("delta-spark" in j for j in jars):
@@ -85,7 +105,8 @@ def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = Tru
             "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
         "spark.hadoop.fs.s3a.endpoint.region": config.s3.region,
     }
-    if with_jars and (master or config.spark.master).startswith("local"):
+    local = with_jars and (master or config.spark.master).startswith("local")
+    if local:
         # Local mode runs the executors inside the driver's JVM, so the class path is enough.
         # As `spark.jars`, every session would first copy all of them (628 MB, the AWS SDK
         # bundle mostly) into its temporary directory, and a killed job would leave the copy.
@@ -101,6 +122,9 @@ def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = Tru
         conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(endpoint.startswith("https"))
     if hive_catalog:
         conf.update(hive_catalog_conf(config))
+    java_options = [conf.get("spark.driver.extraJavaOptions", ""), *driver_java_options(local)]
+    if any(java_options):
+        conf["spark.driver.extraJavaOptions"] = " ".join(option for option in java_options if option)
     return conf
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from flowlake.bronze import ingest
-from flowlake.bronze.ingest import QuarantineRateExceeded, run_bronze
+from flowlake.bronze.ingest import ARROW_BATCH_ROWS, QuarantineRateExceeded, run_bronze
 from flowlake.config import load_config
 from flowlake.generate.dumps import generate
 from flowlake.progress import Progress
@@ -53,8 +53,11 @@ def fresh_lake(tmp_path, generated, **extra):
 
 def test_generated_dumps_land_in_bronze_once(spark, tmp_path, generated):
     config, truth = fresh_lake(tmp_path, generated)
+    spark.conf.unset(ARROW_BATCH_ROWS)
     result = bronze(spark, config)
     assert (result.objects_new, result.duplicates, result.unreadable, result.quarantined_rows) == (6, 0, 0, 0)
+    # The parse's Arrow batches of a few objects do not outlive it (later collects would crawl).
+    assert spark.conf.get(ARROW_BATCH_ROWS, None) is None
     flows = spark.read.format("delta").load(config.table_uri("bronze", "flows"))
     assert flows.count() == truth["records"] == result.flow_rows
     # Generated instants fall inside their UTC day: a wrong exporter timezone would move them.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -68,6 +69,8 @@ QUARANTINE_COLUMNS = ["source_object", "line_number", "raw_line", "reason"]
 MANIFEST_SCHEMA = (from_arrow_schema(pa.schema([("source_object", pa.string())] + list(zip(OBJECT_SCHEMA.names, OBJECT_SCHEMA.types))))
                    .add("duplicate_of", "string").add("ingested_at", "timestamp"))
 
+
+ARROW_BATCH_ROWS = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
 # The start of an object's unreadable_reason when the fault is the node's, not the object's.
 NODE_CANNOT_PARSE = "node cannot parse: "
@@ -241,9 +244,6 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
     ingested = {r.sha256: r.source_object for r in recorded
                 if r.duplicate_of is None and r.source_object not in pending_keys}
     objects, duplicates = [], {}
-    # maxRecordsPerBatch counts binaryFile rows, one per object: Arrow batches of a few objects
-    # each keep a Python worker's memory bounded, however many objects its task parses.
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(config.bronze.parse_batch_objects))
     for number, batch in enumerate(batches, 1):
         if len(batches) > 1:
             progress.say(f"batch {number} of {len(batches)}: {len(batch)} objects")
@@ -257,12 +257,30 @@ def run_bronze(spark: SparkSession, config: Config, run_time: datetime, progress
     return tally(len(listed), objects, duplicates)
 
 
+@contextmanager
+def arrow_batches_of(spark: SparkSession, rows: int):
+    """Spark's Arrow batches hold `rows` rows while in effect. Parsing, the rows are binaryFile's,
+    one per object, so a Python worker holds a few objects at a time however many its task
+    parses. Restored after: left at a few rows, it made every later collect through Arrow (the
+    gates in the driver, the reports) six times slower (BENCHMARKS.md, "2026-12-01 10:28 to
+    11:16")."""
+    previous = spark.conf.get(ARROW_BATCH_ROWS, None)
+    spark.conf.set(ARROW_BATCH_ROWS, str(rows))
+    try:
+        yield
+    finally:
+        if previous is None:
+            spark.conf.unset(ARROW_BATCH_ROWS)
+        else:
+            spark.conf.set(ARROW_BATCH_ROWS, previous)
+
+
 def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progress: Progress,
                  paths: dict[str, str], batch: list[str], ingested: dict[str, str],
                  published_before: int) -> tuple[list[dict], dict[str, str]]:
     """Parse, gate and load one batch of objects; return their summaries and which of them
     repeat an object already ingested (`ingested`: sha256 -> source_object)."""
-    with progress.stage("parse") as stage:
+    with progress.stage("parse") as stage, arrow_batches_of(spark, config.bronze.parse_batch_objects):
         contents = spark.read.format("binaryFile").load(batch)
         # One task per core: a Python task costs about 0.4 s whatever it parses, so a
         # task per few objects (69 for six months of small dumps) tripled the parse's time.
