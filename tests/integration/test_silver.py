@@ -163,6 +163,14 @@ def test_silver_records_catalog_geo_and_asn_versions(lake, spark):
     assert properties[f"{PROPERTY_PREFIX}asn_version"].startswith("geoip2fast 1.2.2 (MAXMIND:GeoLite2-CountryASN")
 
 
+def test_each_day_is_written_as_one_file(lake, spark):
+    """Silver shuffles the flows once, by day, and joins everything else by broadcast: a day
+    spread over every partition would be a file per day and partition for gold to read."""
+    silver = lake[3]
+    files = silver.select("day", F.input_file_name().alias("file")).distinct().groupBy("day").count().collect()
+    assert sorted((r.day, r["count"]) for r in files) == [(date(2017, 7, d), 1) for d in (1, 2, 3)]
+
+
 def test_a_backlog_rebuilt_in_batches_of_days_equals_one_batch(lake, spark, tmp_path):
     """silver.batch_rows below a day's flows: each day is a batch and a commit of its own, with
     the same rows and figures as one batch, and the bronze versions recorded once, after the last."""

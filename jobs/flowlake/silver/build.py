@@ -104,13 +104,20 @@ def monitored_flows(spark: SparkSession, flows: DataFrame, config: Config, catal
     return oriented_flows(flows, monitored, catalog.service_ports())
 
 
-def enriched_flows(spark: SparkSession, named: DataFrame, config: Config, catalog: Catalog) -> DataFrame:
-    """Named flows located and classified: silver's rows."""
+def enrichment_profiles(spark: SparkSession, named: DataFrame, config: Config,
+                        catalog: Catalog) -> tuple[DataFrame, DataFrame]:
+    """What the catalog's rules say of each distinct hostname of the named flows, and what the
+    rules and the geography say of each distinct remote address: (hostnames, addresses)."""
     locations = address_locations(named, "remote_ip", config.silver.geo_source, catalog.as_numbers())
     names = hostname_profiles(named.select(F.explode("dns_candidates").alias("hostname")), catalog.domain_rules(spark))
+    return names, address_profiles(named, catalog.prefix_rules(spark), catalog.asn_rules(spark), locations)
+
+
+def enriched_flows(spark: SparkSession, named: DataFrame, names: DataFrame, addresses: DataFrame,
+                   catalog: Catalog) -> DataFrame:
+    """Named flows located and classified by their profiles (`enrichment_profiles`): silver's rows."""
     return classified_flows(
-        agreed_hostnames(named, names), names,
-        address_profiles(named, catalog.prefix_rules(spark), catalog.asn_rules(spark), locations),
+        agreed_hostnames(named, names), names, addresses,
         catalog.port_rules(spark), catalog.crypto_port_rules(spark), catalog.stratum_ports(), catalog.pool_web_ports(),
     ).select(*SILVER_COLUMNS)
 
@@ -125,22 +132,25 @@ def rebuild_days(spark: SparkSession, config: Config, catalog: Catalog, paths: d
                .where(F.to_date("time_last") >= min(days)).where(F.to_date("time_first") <= max(days))
                if has_dns else spark.createDataFrame([], "rdata string, rrname string, rrtype string, "
                                                         "time_first timestamp, time_last timestamp"))
-        oriented = monitored_flows(spark, flows, config, catalog)
-        # Deduplicated flows, scaled by their sampling rate: kept while their passive-DNS names are
-        # found, which reads them twice (the names, then the flows they are joined back to), so
-        # bronze is read and deduplicated once, not twice.
-        deduplicated = estimated_counts(deduplicated_flows(oriented)).persist(StorageLevel.MEMORY_AND_DISK)
+        # The one shuffle of every flow: by day. Deduplication's window takes it as it is (its keys
+        # lead with the day), every later join is a broadcast, so each day of silver is written
+        # from one partition, as one file (a file per day and partition made gold read four
+        # times the files, BENCHMARKS.md).
+        oriented = monitored_flows(spark, flows, config, catalog).repartition("day")
+        deduplicated = estimated_counts(deduplicated_flows(oriented))
+        dns_days = dns_by_day(dns).where(F.col("day").isin(*days))  # a record's other days name no flow here
         # The enrichment reads the named flows four times (hostname profiles, address profiles,
-        # countries, the flows themselves): kept, so the DNS join runs once, not four times
-        # (BENCHMARKS.md, 20 million flows). Each carries how many oriented records it stood
-        # for, so they are counted without orienting bronze a second time.
-        named = flows_with_dns_names(deduplicated, dns_by_day(dns)).persist(StorageLevel.MEMORY_AND_DISK)
+        # countries, the flows themselves): kept, so bronze is read, oriented and deduplicated
+        # once, not four times (BENCHMARKS.md, 20 million flows). Each carries how many oriented
+        # records it stood for, so they are counted without orienting bronze a second time.
+        named = flows_with_dns_names(deduplicated, dns_days).persist(StorageLevel.MEMORY_AND_DISK)
         oriented_rows = named.agg(F.sum("records")).first()[0] or 0
-        deduplicated.unpersist()  # named holds what the rest needs
-        # One file per day: the enrichment's shuffles spread every day over all partitions, and a
-        # file per day and partition made gold read four times the files (BENCHMARKS.md).
-        silver = (enriched_flows(spark, named, config, catalog).repartition("day")
-                  .persist(StorageLevel.MEMORY_AND_DISK))
+        # The profiles kept and counted, so the planner knows their size: where they fit Spark's
+        # broadcast threshold the flows are not shuffled to be joined to them.
+        profiles = [profile.persist() for profile in enrichment_profiles(spark, named, config, catalog)]
+        for profile in profiles:
+            profile.count()
+        silver = enriched_flows(spark, named, *profiles, catalog).persist(StorageLevel.MEMORY_AND_DISK)
         totals = silver_totals(silver).first().asDict()
         silver_rows = totals.pop("rows")
         stage.done(rows=bronze_rows)
@@ -155,8 +165,8 @@ def rebuild_days(spark: SparkSession, config: Config, catalog: Catalog, paths: d
              .option("replaceWhere", f"day IN ({day_list(days)})").save(silver_path))
             stage.done(rows=silver_rows)
     finally:
-        silver.unpersist()
-        named.unpersist()
+        for kept in (silver, *profiles, named):
+            kept.unpersist()
     return SilverResult(days=len(days), bronze_flows=bronze_rows, unmonitored_dropped=bronze_rows - oriented_rows,
                         duplicates_dropped=oriented_rows - silver_rows, silver_rows=silver_rows,
                         coverage=Coverage(**totals))

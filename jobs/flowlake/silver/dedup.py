@@ -29,11 +29,19 @@ def deduplicated_flows(oriented: DataFrame) -> DataFrame:
     """One flow per key: the preferred record of those sharing it (see the module docstring)."""
     inside = F.struct(F.col("internal_ip").alias("ip"), F.col("internal_port").alias("port"))
     outside = F.struct(F.col("remote_ip").alias("ip"), F.col("remote_port").alias("port"))
-    key = (F.least(inside, outside), F.greatest(inside, outside), F.col("protocol"), F.date_trunc("second", "ts"))
-    preference = Window.partitionBy(*key).orderBy(
+    key = {"_low": F.least(inside, outside), "_high": F.greatest(inside, outside), "_protocol": F.col("protocol"),
+           "_second": F.date_trunc("second", "ts")}
+    # The key as columns, and both figures in one window operator: windows over expressions
+    # were two shuffles of every flow, as Spark aliases each window's expressions apart. The
+    # key's hash leads, so the sort compares longs, not structs, but on a hash tie. The day is
+    # among the window's keys: it follows from the start second, so the groups are the same, and
+    # flows already partitioned by day are deduplicated without another shuffle.
+    columns = {**key, "_hash": F.xxhash64(*key.values())}
+    preference = Window.partitionBy("_hash", "day", *key).orderBy(
         F.when(F.col("direction_from") == "tcp_flags", 0).otherwise(1),
         F.when(F.col("record_from") == "client", 0).otherwise(1), F.col("bytes").desc(),
         "source_object", "line_number")
-    return (oriented.withColumn("_rank", F.row_number().over(preference))
-            .withColumn("records", F.count(F.lit(1)).over(Window.partitionBy(*key)))
-            .where("_rank = 1").drop("_rank"))
+    every_record = preference.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    return (oriented.withColumns(columns)
+            .withColumns({"_rank": F.row_number().over(preference), "records": F.count(F.lit(1)).over(every_record)})
+            .where("_rank = 1").drop("_rank", *columns))

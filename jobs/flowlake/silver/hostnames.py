@@ -38,16 +38,17 @@ def dns_by_day(dns: DataFrame) -> DataFrame:
 def flows_with_dns_names(flows: DataFrame, dns_days: DataFrame) -> DataFrame:
     """`flows` plus `dns_candidates` (the names valid for the remote address at the flow's time,
     in preference order; null where none is) and `dns_names` (how many, 0 where none)."""
-    flow_id = ("source_object", "line_number")
-    candidates = (flows.select(*flow_id, "remote_ip", "day", "ts")
-                  .join(dns_days, ["remote_ip", "day"])
-                  .where(F.col("ts").between(F.col("time_first"), F.col("time_last"))))
-    preference = F.struct((F.unix_micros("time_last") - F.unix_micros("time_first")).alias("width"),
-                          (-F.unix_micros("time_first")).alias("recent"), F.col("rrname"))
-    # A hash aggregate, not a window: a name seen in two records of the address counts once.
-    names = candidates.groupBy(*flow_id).agg(
-        F.array_distinct(F.transform(F.array_sort(F.collect_list(preference)), lambda x: x["rrname"]))
-        .alias("dns_candidates"))
-    return (flows.join(names, list(flow_id), "left")
+    # The records of each (address, day) as one array, joined to the flows on that key: each
+    # flow finds at most one row, so the flows are neither grouped nor joined back, and where
+    # passive DNS is small (the planner's broadcast threshold) they are not shuffled at all.
+    record = F.struct((F.unix_micros("time_last") - F.unix_micros("time_first")).alias("width"),
+                      (-F.unix_micros("time_first")).alias("recent"), "rrname", "time_first", "time_last")
+    records = dns_days.groupBy("remote_ip", "day").agg(F.collect_list(record).alias("_records"))
+    valid = F.filter("_records", lambda r: F.col("ts").between(r["time_first"], r["time_last"]))
+    # Sorted by (width, recent, rrname): a name seen in two records of the address counts once.
+    names = F.array_distinct(F.transform(F.array_sort(valid), lambda r: r["rrname"]))
+    return (flows.join(records, ["remote_ip", "day"], "left")
+            .withColumn("dns_candidates", F.when(F.size(names) > 0, names))
             # size(null) is -1 or null depending on the session's ANSI setting: say 0 ourselves.
-            .withColumn("dns_names", F.when(F.col("dns_candidates").isNull(), 0).otherwise(F.size("dns_candidates"))))
+            .withColumn("dns_names", F.when(F.col("dns_candidates").isNull(), 0).otherwise(F.size("dns_candidates")))
+            .drop("_records"))
