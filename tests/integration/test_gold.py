@@ -108,6 +108,18 @@ def test_country_activity_counts_local_resources_by_their_country(spark, gold_la
                      for c, kinds in drawn.items()}
 
 
+def test_four_months_of_gold_are_a_few_files_per_table_not_one_a_day(spark, gold_lake):
+    """Gold's tables hold tens of rows a day: not partitioned, a backlog of 123 days is written
+    as at most one file per shuffle partition, where a file a day was most of gold's load."""
+    from delta.tables import DeltaTable
+
+    config, _ = gold_lake
+    details = {t: DeltaTable.forPath(spark, config.table_uri("gold", t)).detail().collect()[0] for t in GOLD_TABLES}
+    assert {t: d.partitionColumns for t, d in details.items()} == {t: [] for t in GOLD_TABLES}
+    assert all(1 <= d.numFiles <= config.spark.shuffle_partitions for d in details.values()), \
+        {t: d.numFiles for t, d in details.items()}
+
+
 def test_rebuilding_gold_over_the_same_silver_gives_the_same_rows(spark, gold_lake):
     config, _ = gold_lake
     before = {t: sorted(tuple(r) for r in gold(spark, config, t).collect()) for t in GOLD_TABLES}

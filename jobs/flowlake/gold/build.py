@@ -99,13 +99,13 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     mining = mining_rule(config)
     with progress.stage("aggregate") as stage:
         changed = silver.where(f"day IN ({day_list(days)})")
-        # One file per day (per month for presence): an aggregate's shuffle spreads every day over
-        # all partitions, and six months of a file per day and partition took most of gold's load.
-        tables = {name: df.repartition("day").cache() for name, df in daily_tables(changed, mining).items()}
+        # Gold's tables are small (tens of rows a day) and not partitioned: a file per day and
+        # table was 920 files for six months, most of gold's load (BENCHMARKS.md, 2026-12-02).
+        # Days are found by the files' statistics instead; tables made partitioned by day stay so.
+        tables = {name: df.cache() for name, df in daily_tables(changed, mining).items()}
         first_day = month_bounds(months[0][0] - timedelta(days=1))[0]  # the month before, compared with
         in_months = silver.where(f"day BETWEEN DATE'{first_day}' AND DATE'{months[-1][1]}'")
-        tables[PRESENCE_TABLE] = (presence_by_month(in_months, months, rule, catalog.global_infrastructure())
-                                  .repartition("period_start").cache())
+        tables[PRESENCE_TABLE] = presence_by_month(in_months, months, rule, catalog.global_infrastructure()).cache()
         rows = {name: df.count() for name, df in tables.items()}
         stage.done(rows=sum(rows.values()))
 
@@ -121,10 +121,9 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
                           **{k: silver_properties.get(f"{PROPERTY_PREFIX}{k}")
                              for k in ("catalog_version", "psl_version", "geo_source", "geo_version", "asn_version")}}
             for name in DAILY_TABLES:
-                replace_where(tables[name], paths[name], f"day IN ({day_list(days)})", "day")
+                replace_where(tables[name], paths[name], f"day IN ({day_list(days)})")
             replace_where(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE],
-                          "period_start IN (" + ", ".join(f"DATE'{start}'" for start, _ in months) + ")",
-                          "period_start")
+                          "period_start IN (" + ", ".join(f"DATE'{start}'" for start, _ in months) + ")")
             for path in paths.values():
                 set_properties(spark, path, properties)
             stage.done(rows=sum(rows.values()))
