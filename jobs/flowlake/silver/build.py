@@ -132,8 +132,8 @@ def rebuild_days(spark: SparkSession, config: Config, catalog: Catalog, paths: d
                .where(F.to_date("time_last") >= min(days)).where(F.to_date("time_first") <= max(days))
                if has_dns else spark.createDataFrame([], "rdata string, rrname string, rrtype string, "
                                                         "time_first timestamp, time_last timestamp"))
-        # The one shuffle of every flow: by day. Deduplication's window takes it as it is (its keys
-        # lead with the day), every later join is a broadcast, so each day of silver is written
+        # The one shuffle of every flow: by day. Deduplication's window takes it as it is (the day is
+        # among its keys), every later join is a broadcast, so each day of silver is written
         # from one partition, as one file (a file per day and partition made gold read four
         # times the files, BENCHMARKS.md).
         oriented = monitored_flows(spark, flows, config, catalog).repartition("day")
