@@ -79,24 +79,26 @@ def test_jars_installed_on_every_cluster_node_are_named_not_shipped(tmp_path):
     assert spark_submit_args(config)[4:6] == ["--jars", ",".join(jars)]
 
 
-def test_a_local_driver_maps_the_class_archive_when_setup_recorded_one(tmp_path, monkeypatch):
+def test_every_driver_runs_the_parallel_collector_and_a_local_one_maps_the_class_archive(tmp_path, monkeypatch):
     jars = tmp_path / "cache" / "jars"
     jars.mkdir(parents=True)
     (jars / "delta-spark_2.13-4.0.0.jar").touch()
     monkeypatch.setenv("FLOWLAKE_JARS_DIR", str(jars))
     monkeypatch.setenv("FLOWLAKE_DRIVER_JAVA_OPTIONS", "-Dprobe='a b'")
     config = load_config(write_config(tmp_path))
-    assert spark_conf(config)["spark.driver.extraJavaOptions"] == "-Dprobe='a b'"  # none recorded yet
+    collector = "-XX:+UseParallelGC"
+    assert spark_conf(config)["spark.driver.extraJavaOptions"] == f"{collector} -Dprobe='a b'"  # none recorded yet
 
     archive = tmp_path / "cache" / "jvm" / "classes.jsa"
     archive.parent.mkdir()
     archive.touch()
-    mapped = (f"-XX:SharedArchiveFile={archive} -Xlog:cds*=off -Xlog:cds*=warning:stderr")
+    mapped = (f"{collector} -XX:SharedArchiveFile={archive} -Xlog:cds*=off -Xlog:cds*=warning:stderr")
     assert spark_conf(config)["spark.driver.extraJavaOptions"] == f"{mapped} -Dprobe='a b'"
     # Beside the Thrift server's own options, and never on a cluster's driver (another class path).
     hive = spark_conf(config, hive_catalog=True)["spark.driver.extraJavaOptions"]
     assert hive.startswith("-Dderby.system.home=") and hive.endswith(f" {mapped} -Dprobe='a b'")
-    assert spark_conf(config, master="spark://127.0.0.1:7077")["spark.driver.extraJavaOptions"] == "-Dprobe='a b'"
+    cluster = spark_conf(config, master="spark://127.0.0.1:7077")["spark.driver.extraJavaOptions"]
+    assert cluster == f"{collector} -Dprobe='a b'"
 
 
 def test_quarantine_rate_message_names_rate_limit_config_key_top_reasons_and_objects(tmp_path):

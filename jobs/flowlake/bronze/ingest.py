@@ -41,7 +41,9 @@ from flowlake.readers.records import (
     DNS_SCHEMA, FLOW_SCHEMA, QUARANTINE_SCHEMA, ParsedObject, UnreadableObject, quarantine_rows,
 )
 from flowlake.stages import BRONZE_TABLES
-from flowlake.tables import batches_by_size, merge_by_key, read_or_empty, replace_rows_of_objects, table_line
+from flowlake.tables import (
+    batches_by_size, merge_by_key, read_or_empty, replace_rows_of_objects, side_by_side, table_line,
+)
 
 OBJECT_SCHEMA = pa.schema([
     ("size", pa.int64()), ("modification_time", pa.timestamp("us", tz="UTC")), ("sha256", pa.string()),
@@ -318,10 +320,11 @@ def ingest_batch(spark: SparkSession, config: Config, run_time: datetime, progre
 
         with progress.stage("load") as stage:
             # Data first, manifest last: a crash in between leaves the objects pending, and the
-            # re-run replaces their rows instead of adding them again.
-            replace_rows_of_objects(flows, paths["flows"], batch, partition_by="day")
-            replace_rows_of_objects(dns, paths["dns"], batch, partition_by="day")
-            replace_rows_of_objects(quarantine, paths["quarantine"], batch)
+            # re-run replaces their rows instead of adding them again. The three data tables are
+            # written side by side (flowlake.tables.side_by_side).
+            side_by_side({"flows": lambda: replace_rows_of_objects(flows, paths["flows"], batch, partition_by="day"),
+                          "dns": lambda: replace_rows_of_objects(dns, paths["dns"], batch, partition_by="day"),
+                          "quarantine": lambda: replace_rows_of_objects(quarantine, paths["quarantine"], batch)})
             manifest_rows = spark.createDataFrame(
                 [{**o, "duplicate_of": duplicates.get(o["source_object"]), "ingested_at": run_time}
                  for o in objects], MANIFEST_SCHEMA)
