@@ -150,8 +150,8 @@ def set_properties(spark: SparkSession, path: str, properties: dict[str, str]) -
     spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
 
 
-def side_by_side(calls: dict[str, Callable[[], object]], threads: int = 4) -> dict[str, object]:
-    """Each call's result by its name, the calls run on `threads` threads of the driver.
+def side_by_side(calls: dict[str, Callable[[], object]]) -> dict[str, object]:
+    """Each call's result by its name, each call run on a thread of the driver of its own.
 
     For independent writes to different tables: Spark runs jobs from several threads at once,
     and each commit's listing, log reads and writes overlap the others'. Bronze's three
@@ -160,7 +160,7 @@ def side_by_side(calls: dict[str, Callable[[], object]], threads: int = 4) -> di
     12:26"). Every call runs to its end before the first error is raised, so a table's write
     is never cut short by another's failure.
     """
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="flowlake table") as pool:
+    with ThreadPoolExecutor(max_workers=max(len(calls), 1), thread_name_prefix="flowlake table") as pool:
         futures = {name: pool.submit(call) for name, call in calls.items()}
     return {name: future.result() for name, future in futures.items()}
 
