@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 JARS := .cache/jars
 JVM_ARCHIVE := .cache/jvm/classes.jsa
+HADOOP_JAR := $(JARS)/flowlake-hadoop.jar
 CONFIG ?= config/flowlake.yaml
 # `make demo`: six months of dumps through Airflow; `make demo-local`: one week, no Airflow.
 DEMO_START ?= 2017-07-01
@@ -17,7 +18,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 .PHONY: setup nfdump browser compose-tools demo demo-local test test-dags test-reproduce faults bench lint config-docs lock clean airflow airflow-stop backfill sql thrift thrift-stop ldap \
   cluster cluster-stop
 
-setup: $(VENV)/.installed $(JARS)/.fetched $(JVM_ARCHIVE)
+setup: $(VENV)/.installed $(JARS)/.fetched $(HADOOP_JAR) $(JVM_ARCHIVE)
 	@$(MAKE) --no-print-directory nfdump || echo "make setup: going on without nfdump; every format but nfcapd files can be read" >&2
 
 # The venv is rebuilt only when the lock or the package metadata change: every package of dev.txt,
@@ -34,9 +35,17 @@ $(JARS)/.fetched: infra/pom.xml
 	mvn -q -f infra/pom.xml dependency:copy-dependencies
 	touch $@
 
+# flowlake's file:// file system (infra/hadoop), compiled against the Hadoop that pyspark ships:
+# permissions set from the JVM, not by a `chmod` process per file written.
+$(HADOOP_JAR): infra/hadoop/flowlake/hadoop/NioLocalFileSystem.java $(VENV)/.installed $(JARS)/.fetched
+	rm -rf .cache/hadoop-classes
+	javac --release 17 -d .cache/hadoop-classes \
+	  -cp "$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/jars/*" $<
+	jar cf $@ -C .cache/hadoop-classes .
+
 # The classes a small `flowlake run` loads, recorded once into a class-data archive that every
 # local Spark session's JVM maps instead of loading them (flowlake.jvm_archive): 3.5 s a process.
-$(JVM_ARCHIVE): $(VENV)/.installed $(JARS)/.fetched
+$(JVM_ARCHIVE): $(VENV)/.installed $(JARS)/.fetched $(HADOOP_JAR)
 	$(BIN)/python -m flowlake.jvm_archive
 
 # The whole product (infra/demo.sh): six months of dumps into the local S3 server, then ingest and

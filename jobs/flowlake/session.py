@@ -55,6 +55,12 @@ def driver_java_options(local: bool) -> list[str]:
     return options + [os.environ.get(DRIVER_JAVA_OPTIONS, "").strip()]
 
 
+# flowlake's file:// file system, built by `make setup` into the jars directory (infra/hadoop):
+# Hadoop's own without a `chmod` or `readlink` process per file written or committed.
+LOCAL_FILE_SYSTEM_JAR = "flowlake-hadoop.jar"
+LOCAL_FILE_SYSTEM = "flowlake.hadoop.NioLocalFileSystem"
+
+
 def spark_jars() -> list[str]:
     jars = sorted(str(p) for p in jars_dir().glob("*.jar"))
     if not any("delta-spark" in j for j in jars):
@@ -110,6 +116,9 @@ def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = Tru
         "spark.hadoop.fs.s3a.endpoint.region": config.s3.region,
     }
     local = with_jars and (master or config.spark.master).startswith("local")
+    if with_jars and any(Path(jar).name == LOCAL_FILE_SYSTEM_JAR for jar in spark_jars()):
+        conf["spark.hadoop.fs.file.impl"] = LOCAL_FILE_SYSTEM  # Spark's reads and writes
+        conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = f"{LOCAL_FILE_SYSTEM}$Context"  # Delta's commits
     if local:
         # Local mode runs the executors inside the driver's JVM, so the class path is enough.
         # As `spark.jars`, every session would first copy all of them (628 MB, the AWS SDK
