@@ -37,10 +37,11 @@ $(JARS)/.fetched: infra/pom.xml
 
 # flowlake's file:// file system (infra/hadoop), compiled against the Hadoop that pyspark ships:
 # permissions set from the JVM, not by a `chmod` process per file written.
-$(HADOOP_JAR): infra/hadoop/flowlake/hadoop/NioLocalFileSystem.java $(VENV)/.installed $(JARS)/.fetched
+HADOOP_SOURCES := $(wildcard infra/hadoop/flowlake/hadoop/*.java)
+$(HADOOP_JAR): $(HADOOP_SOURCES) $(VENV)/.installed $(JARS)/.fetched
 	rm -rf .cache/hadoop-classes
 	javac --release 17 -d .cache/hadoop-classes \
-	  -cp "$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/jars/*" $<
+	  -cp "$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/jars/*" $(HADOOP_SOURCES)
 	jar cf $@ -C .cache/hadoop-classes .
 
 # The classes a small `flowlake run` loads, recorded once into a class-data archive that every

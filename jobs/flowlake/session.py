@@ -59,6 +59,7 @@ def driver_java_options(local: bool) -> list[str]:
 # Hadoop's own without a `chmod` or `readlink` process per file written or committed.
 LOCAL_FILE_SYSTEM_JAR = "flowlake-hadoop.jar"
 LOCAL_FILE_SYSTEM = "flowlake.hadoop.NioLocalFileSystem"
+LOCAL_FILE_CONTEXT = "flowlake.hadoop.NioLocalFs"  # the same for FileContext, through which Delta commits
 
 
 def spark_jars() -> list[str]:
@@ -117,8 +118,8 @@ def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = Tru
     }
     local = with_jars and (master or config.spark.master).startswith("local")
     if with_jars and any(Path(jar).name == LOCAL_FILE_SYSTEM_JAR for jar in spark_jars()):
-        conf["spark.hadoop.fs.file.impl"] = LOCAL_FILE_SYSTEM  # Spark's reads and writes
-        conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = f"{LOCAL_FILE_SYSTEM}$Context"  # Delta's commits
+        conf["spark.hadoop.fs.file.impl"] = LOCAL_FILE_SYSTEM
+        conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = LOCAL_FILE_CONTEXT
     if local:
         # Local mode runs the executors inside the driver's JVM, so the class path is enough.
         # As `spark.jars`, every session would first copy all of them (628 MB, the AWS SDK

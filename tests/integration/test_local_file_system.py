@@ -13,7 +13,7 @@ import stat
 
 import pytest
 
-from flowlake.session import LOCAL_FILE_SYSTEM
+from flowlake.session import LOCAL_FILE_CONTEXT, LOCAL_FILE_SYSTEM
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_sessions_write_local_disk_through_flowlakes_file_system(spark, file_sys
     assert ours.getClass().getName() == LOCAL_FILE_SYSTEM
     commits = spark._jvm.org.apache.hadoop.fs.FileContext.getFileContext(
         spark._jvm.java.net.URI("file:///"), spark._jsc.hadoopConfiguration())
-    assert commits.getDefaultFileSystem().getClass().getName() == f"{LOCAL_FILE_SYSTEM}$Context"
+    assert commits.getDefaultFileSystem().getClass().getName() == LOCAL_FILE_CONTEXT
 
 
 @pytest.mark.parametrize("asked", [0o600, 0o640, 0o644, 0o750, 0o755, 0o444, 0o000])

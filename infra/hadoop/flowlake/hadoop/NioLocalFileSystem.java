@@ -1,8 +1,8 @@
 /*
  * The file:// file system flowlake's sessions use: Hadoop's own (checksum files and all), but
  * without a process per file. Built by `make setup` into .cache/jars/flowlake-hadoop.jar;
- * flowlake.session names it as fs.file.impl (FileSystem: Spark's reads and writes) and
- * fs.AbstractFileSystem.file.impl (FileContext: Delta's log commits).
+ * flowlake.session names it as fs.file.impl (FileSystem: Spark's reads and writes), and
+ * NioLocalFs, the same for FileContext, as fs.AbstractFileSystem.file.impl (Delta's commits).
  *
  * Without Hadoop's native library (no wheel or jar ships it) RawLocalFileSystem runs `chmod`
  * for every file and directory it creates (Parquet files, their checksums, partition
@@ -14,22 +14,15 @@
 package flowlake.hadoop;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.EnumSet;
 import java.util.Set;
 
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.ChecksumFs;
-import org.apache.hadoop.fs.DelegateToFileSystem;
 import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FsServerDefaults;
 import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RawLocalFileSystem;
-import org.apache.hadoop.fs.local.LocalConfigKeys;
 import org.apache.hadoop.fs.permission.FsPermission;
 
 public class NioLocalFileSystem extends LocalFileSystem {
@@ -51,41 +44,6 @@ public class NioLocalFileSystem extends LocalFileSystem {
                 return super.getFileLinkStatus(path);
             }
             return getFileStatus(path);  // what Hadoop's returns once `readlink` finds no link
-        }
-    }
-
-    /** The same for FileContext: what org.apache.hadoop.fs.local.LocalFs is, over Raw. */
-    public static class Context extends ChecksumFs {
-        public Context(URI uri, Configuration conf) throws IOException, URISyntaxException {
-            super(new RawContext(uri, conf));
-        }
-    }
-
-    /** org.apache.hadoop.fs.local.RawLocalFs over Raw (its constructors are not public). */
-    static class RawContext extends DelegateToFileSystem {
-        RawContext(URI uri, Configuration conf) throws IOException, URISyntaxException {
-            super(uri, new Raw(), conf, "file", false);
-        }
-
-        @Override
-        public int getUriDefaultPort() {
-            return -1;
-        }
-
-        @Override
-        public FsServerDefaults getServerDefaults(Path path) throws IOException {
-            return LocalConfigKeys.getServerDefaults();
-        }
-
-        @Override
-        @Deprecated
-        public FsServerDefaults getServerDefaults() throws IOException {
-            return LocalConfigKeys.getServerDefaults();
-        }
-
-        @Override
-        public boolean isValidName(String src) {
-            return true;  // any local path
         }
     }
 
