@@ -98,7 +98,9 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     rule = presence_rule(config)
     mining = mining_rule(config)
     with progress.stage("aggregate") as stage:
-        changed = silver.where(f"day IN ({day_list(days)})")
+        # The changed days read once for the five daily tables, not once each (five scans of
+        # the same files and columns, BENCHMARKS.md, "2026-12-02 15:07").
+        changed = silver.where(f"day IN ({day_list(days)})").cache()
         # Gold's tables are small (tens of rows a day) and not partitioned: a file per day and
         # table was 920 files for six months, most of gold's load (BENCHMARKS.md, 2026-12-02).
         # Days are found by the files' statistics instead; tables made partitioned by day stay so.
@@ -128,7 +130,7 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
                 set_properties(spark, path, properties)
             stage.done(rows=sum(rows.values()))
     finally:
-        for df in tables.values():
+        for df in (*tables.values(), changed):
             df.unpersist()
     return GoldResult(days=len(days), months=len(months), rows=rows)
 
