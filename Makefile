@@ -39,6 +39,11 @@ $(JARS)/.fetched: infra/pom.xml
 # permissions set from the JVM, not by a `chmod` process per file written.
 HADOOP_SOURCES := $(wildcard infra/hadoop/flowlake/hadoop/*.java)
 $(HADOOP_JAR): $(HADOOP_SOURCES) $(VENV)/.installed $(JARS)/.fetched
+	@command -v javac >/dev/null || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless; \
+	  else echo "javac is missing and cannot be installed here (apt-get as root): run" \
+	    "'sudo apt-get install openjdk-17-jdk-headless' (Maven needs a JDK too)" >&2; exit 1; fi
 	rm -rf .cache/hadoop-classes
 	javac --release 17 -d .cache/hadoop-classes \
 	  -cp "$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/jars/*" $(HADOOP_SOURCES)
