@@ -117,7 +117,10 @@ def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = Tru
         "spark.hadoop.fs.s3a.endpoint.region": config.s3.region,
     }
     local = with_jars and (master or config.spark.master).startswith("local")
-    if with_jars and any(Path(jar).name == LOCAL_FILE_SYSTEM_JAR for jar in spark_jars()):
+    # Local mode only: there the jar is on the JVM's class path from its start. Shipped with
+    # --jars, it is not yet when spark-submit resolves those paths through the very file system
+    # the setting names (ClassNotFoundException); clusters keep Hadoop's.
+    if local and any(Path(jar).name == LOCAL_FILE_SYSTEM_JAR for jar in spark_jars()):
         conf["spark.hadoop.fs.file.impl"] = LOCAL_FILE_SYSTEM
         conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = LOCAL_FILE_CONTEXT
     if local:

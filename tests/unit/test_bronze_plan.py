@@ -9,7 +9,7 @@ from flowlake.bronze.ingest import (
 )
 from flowlake.config import load_config
 from flowlake.generate.dumps import write_gzip_bomb
-from flowlake.session import spark_conf, spark_jars, spark_submit_args
+from flowlake.session import LOCAL_FILE_CONTEXT, LOCAL_FILE_SYSTEM, spark_conf, spark_jars, spark_submit_args
 from flowlake.tables import batches_by_size, sql_string
 from tests.conftest import ROOT, write_config
 
@@ -99,6 +99,20 @@ def test_every_driver_runs_the_parallel_collector_and_a_local_one_maps_the_class
     assert hive.startswith("-Dderby.system.home=") and hive.endswith(f" {mapped} -Dprobe='a b'")
     cluster = spark_conf(config, master="spark://127.0.0.1:7077")["spark.driver.extraJavaOptions"]
     assert cluster == f"{collector} -Dprobe='a b'"
+
+
+def test_local_mode_writes_through_flowlakes_file_system_where_make_setup_built_it(tmp_path, monkeypatch):
+    jars = tmp_path / "jars"
+    jars.mkdir()
+    (jars / "delta-spark_2.13-4.0.0.jar").touch()
+    monkeypatch.setenv("FLOWLAKE_JARS_DIR", str(jars))
+    config = load_config(write_config(tmp_path))
+    file_systems = ("spark.hadoop.fs.file.impl", "spark.hadoop.fs.AbstractFileSystem.file.impl")
+    assert not set(file_systems) & set(spark_conf(config))  # no jar built: Hadoop's own
+    (jars / "flowlake-hadoop.jar").touch()
+    assert [spark_conf(config)[key] for key in file_systems] == [LOCAL_FILE_SYSTEM, LOCAL_FILE_CONTEXT]
+    # Not for a cluster: spark-submit resolves --jars through the file system before it has them.
+    assert not set(file_systems) & set(spark_conf(config, master="spark://127.0.0.1:7077"))
 
 
 def test_quarantine_rate_message_names_rate_limit_config_key_top_reasons_and_objects(tmp_path):
