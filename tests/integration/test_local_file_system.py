@@ -1,5 +1,5 @@
-"""flowlake's file:// file system (infra/hadoop, `make setup`): the one every session uses on
-local disk, for Spark's files and Delta's commits alike, and it answers as Hadoop's own would.
+"""flowlake's file:// file system (infra/hadoop, `make setup`): the one every local-mode session
+uses, for Spark's files and Delta's commits alike, and it answers as Hadoop's own would.
 
 Hadoop's own runs a `chmod` process for each file and directory and a `readlink` for each
 commit's rename; ours does both in the JVM. Each case is done by both, side by side in fresh

@@ -1,6 +1,6 @@
 /*
- * The file:// file system flowlake's sessions use: Hadoop's own (checksum files and all), but
- * without a process per file. Built by `make setup` into .cache/jars/flowlake-hadoop.jar;
+ * The file:// file system flowlake's local-mode sessions use: Hadoop's own (checksum files and
+ * all), but without a process per file. Built by `make setup` into .cache/jars/flowlake-hadoop.jar;
  * flowlake.session names it as fs.file.impl (FileSystem: Spark's reads and writes), and
  * NioLocalFs, the same for FileContext, as fs.AbstractFileSystem.file.impl (Delta's commits).
  *
