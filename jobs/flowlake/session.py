@@ -117,17 +117,18 @@ def spark_conf(config: Config, hive_catalog: bool = False, with_jars: bool = Tru
         "spark.hadoop.fs.s3a.endpoint.region": config.s3.region,
     }
     local = with_jars and (master or config.spark.master).startswith("local")
-    # Local mode only: there the jar is on the JVM's class path from its start. Shipped with
-    # --jars, it is not yet when spark-submit resolves those paths through the very file system
-    # the setting names (ClassNotFoundException); clusters keep Hadoop's.
-    if local and any(Path(jar).name == LOCAL_FILE_SYSTEM_JAR for jar in spark_jars()):
-        conf["spark.hadoop.fs.file.impl"] = LOCAL_FILE_SYSTEM
-        conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = LOCAL_FILE_CONTEXT
     if local:
         # Local mode runs the executors inside the driver's JVM, so the class path is enough.
         # As `spark.jars`, every session would first copy all of them (628 MB, the AWS SDK
         # bundle mostly) into its temporary directory, and a killed job would leave the copy.
-        conf["spark.driver.extraClassPath"] = os.pathsep.join(spark_jars())
+        jars = spark_jars()
+        conf["spark.driver.extraClassPath"] = os.pathsep.join(jars)
+        # Local mode only: there the jar is on the JVM's class path from its start. Shipped with
+        # --jars, it is not yet when spark-submit resolves those paths through the very file
+        # system the setting names (ClassNotFoundException); clusters keep Hadoop's.
+        if any(Path(jar).name == LOCAL_FILE_SYSTEM_JAR for jar in jars):
+            conf["spark.hadoop.fs.file.impl"] = LOCAL_FILE_SYSTEM
+            conf["spark.hadoop.fs.AbstractFileSystem.file.impl"] = LOCAL_FILE_CONTEXT
     elif with_jars:
         scheme = "local:" if config.spark.jars_on_nodes else ""
         conf["spark.jars"] = ",".join(scheme + jar for jar in spark_jars())
