@@ -67,12 +67,9 @@ def daily_tables(silver: DataFrame, mining: MiningRule) -> dict[str, DataFrame]:
             "served_daily": served_daily(silver)}
 
 
-def presence_by_month(silver: DataFrame, months: list[tuple[date, date]], rule: PresenceRule,
-                      excluded_services: list[str]) -> DataFrame:
-    """`overseas_presence` with its `presence_changes` for each of `months`, one table, from
-    `silver` rows of those months and the month before each (which it is compared with)."""
-    wanted = ", ".join(f"DATE'{start}'" for start, _ in months)
-    return presence_changes(monthly_presence(silver, rule, excluded_services)).where(f"period_start IN ({wanted})")
+def month_list(months: list[tuple[date, date]]) -> str:
+    """The months' first days as a SQL list: `period_start IN (...)`."""
+    return ", ".join(f"DATE'{start}'" for start, _ in months)
 
 
 def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: Progress) -> GoldResult:
@@ -98,16 +95,20 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
     rule = presence_rule(config)
     mining = mining_rule(config)
     with progress.stage("aggregate") as stage:
-        # The changed days read once for the five daily tables, not once each (five scans of
-        # the same files and columns, BENCHMARKS.md, "2026-12-02 15:07").
-        changed = silver.where(f"day IN ({day_list(days)})").cache()
+        # Silver is read once: the months presence refreshes and the month before them (which
+        # they are compared with) hold every changed day, so the five daily tables take their
+        # days from the same kept rows (each table and each side of presence's comparison
+        # scanned the files again, BENCHMARKS.md, "2026-12-02 15:07" and "18:20").
+        first_day = month_bounds(months[0][0] - timedelta(days=1))[0]
+        in_months = silver.where(f"day BETWEEN DATE'{first_day}' AND DATE'{months[-1][1]}'").cache()
+        changed = in_months.where(f"day IN ({day_list(days)})")
         # Gold's tables are small (tens of rows a day) and not partitioned: a file per day and
         # table was 920 files for six months, most of gold's load (BENCHMARKS.md, 2026-12-02).
         # Days are found by the files' statistics instead; tables made partitioned by day stay so.
         tables = {name: df.cache() for name, df in daily_tables(changed, mining).items()}
-        first_day = month_bounds(months[0][0] - timedelta(days=1))[0]  # the month before, compared with
-        in_months = silver.where(f"day BETWEEN DATE'{first_day}' AND DATE'{months[-1][1]}'")
-        tables[PRESENCE_TABLE] = presence_by_month(in_months, months, rule, catalog.global_infrastructure()).cache()
+        # Kept: presence_changes compares it with itself, four reads of it.
+        presence = monthly_presence(in_months, rule, catalog.global_infrastructure()).cache()
+        tables[PRESENCE_TABLE] = presence_changes(presence).where(f"period_start IN ({month_list(months)})").cache()
         rows = {name: df.count() for name, df in tables.items()}
         stage.done(rows=sum(rows.values()))
 
@@ -124,13 +125,12 @@ def run_gold(spark: SparkSession, config: Config, run_time: datetime, progress: 
                              for k in ("catalog_version", "psl_version", "geo_source", "geo_version", "asn_version")}}
             for name in DAILY_TABLES:
                 replace_where(tables[name], paths[name], f"day IN ({day_list(days)})")
-            replace_where(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE],
-                          "period_start IN (" + ", ".join(f"DATE'{start}'" for start, _ in months) + ")")
+            replace_where(tables[PRESENCE_TABLE], paths[PRESENCE_TABLE], f"period_start IN ({month_list(months)})")
             for path in paths.values():
                 set_properties(spark, path, properties)
             stage.done(rows=sum(rows.values()))
     finally:
-        for df in (*tables.values(), changed):
+        for df in (*tables.values(), presence, in_months):
             df.unpersist()
     return GoldResult(days=len(days), months=len(months), rows=rows)
 
