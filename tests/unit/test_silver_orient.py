@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flowlake.config import MonitoredRange
-from flowlake.silver.orient import monitored_addresses, oriented_flows, range_prefixes
+from pyspark.sql import functions as F
+
+from flowlake.silver.orient import may_be_monitored, monitored_addresses, oriented_flows, range_prefixes
 
 FLOW_SCHEMA = ("ts timestamp, ts_end timestamp, day date, src_ip string, dst_ip string, src_port int, "
                "dst_port int, protocol int, tcp_flags int, bytes long, packets long, sampling_rate int, exporter string, "
@@ -126,9 +128,9 @@ def test_flow_touching_no_monitored_range_is_dropped(spark):
 RANGES = (MonitoredRange("big", ("10.0.0.0/8",)), MonitoredRange("lab", ("10.20.0.0/16", "192.168.1.0/24")))
 
 
-def monitored(spark, *pairs):
+def monitored(spark, *pairs, ranges=RANGES):
     flows = spark.createDataFrame([flow(src, dst, 1, 2, i) for i, (src, dst) in enumerate(pairs)], FLOW_SCHEMA)
-    return as_dicts(monitored_addresses(flows, range_prefixes(spark, RANGES)))
+    return as_dicts(monitored_addresses(flows, ranges, range_prefixes(spark, ranges)))
 
 
 def test_monitored_addresses_take_the_longest_of_nested_ranges_once_each(spark):
@@ -139,3 +141,33 @@ def test_monitored_addresses_take_the_longest_of_nested_ranges_once_each(spark):
 def test_first_and_last_address_of_a_range_are_monitored_and_neighbours_are_not(spark):
     assert monitored(spark, ("192.168.1.0", "192.168.1.255"), ("192.168.0.255", "192.168.2.0")) == [
         {"ip": "192.168.1.0", "range_name": "lab"}, {"ip": "192.168.1.255", "range_name": "lab"}]
+
+
+def test_a_range_not_on_an_octet_boundary_ends_inside_its_last_octet(spark):
+    # 175.45.176.0/22: every address starting "175.45." is matched, only 176..179 are inside
+    kp = (MonitoredRange("kp", ("175.45.176.0/22",)),)
+    assert monitored(spark, ("175.45.175.255", "175.45.176.0"), ("175.45.179.255", "175.45.180.0"),
+                     ("175.45.17.1", "8.8.8.8"), ranges=kp) == [
+        {"ip": "175.45.176.0", "range_name": "kp"}, {"ip": "175.45.179.255", "range_name": "kp"}]
+
+
+def test_text_that_is_no_canonical_address_is_never_monitored(spark):
+    # addresses are keyed from canonical text only: a leading zero or a port is no address
+    assert monitored(spark, ("10.020.1.1", "10.20.1.1:80"), ("lab.example", "10.20.1.2")) == [
+        {"ip": "10.20.1.2", "range_name": "lab"}]
+
+
+def test_an_ipv6_range_matches_its_addresses_in_any_spelling(spark):
+    v6 = (MonitoredRange("v6", ("2001:db8:10::/48",)), MonitoredRange("lab", ("10.20.0.0/16",)))
+    assert monitored(spark, ("2001:db8:10::1", "2001:0db8:0010:0000:0000:0000:0000:0002"),
+                     ("2001:db8:11::1", "10.20.0.1"), ranges=v6) == [
+        {"ip": "10.20.0.1", "range_name": "lab"}, {"ip": "2001:0db8:0010:0000:0000:0000:0000:0002", "range_name": "v6"},
+        {"ip": "2001:db8:10::1", "range_name": "v6"}]
+
+
+def test_may_be_monitored_tests_whole_fixed_octets_and_ipv6_only_where_a_range_is_ipv6(spark):
+    ranges = (MonitoredRange("kp", ("175.45.176.0/22", "10.0.0.0/8")),)
+    df = spark.createDataFrame([("175.45.176.1",), ("175.4.1.1",), ("10.1.1.1",), ("110.1.1.1",), ("2001:db8::1",)],
+                               "ip string")
+    assert [r.may for r in df.select(may_be_monitored(F.col("ip"), ranges).alias("may")).collect()] == [
+        True, False, True, False, False]

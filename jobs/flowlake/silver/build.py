@@ -100,7 +100,7 @@ def monitored_flows(spark: SparkSession, flows: DataFrame, config: Config, catal
     """Bronze flows that touch a monitored range, oriented by who started them."""
     if "tcp_flags" not in flows.columns:  # bronze written before flags were read (2026-11-30)
         flows = flows.withColumn("tcp_flags", F.lit(None).cast("int"))
-    monitored = monitored_addresses(flows, range_prefixes(spark, config.monitored_ranges))
+    monitored = monitored_addresses(flows, config.monitored_ranges, range_prefixes(spark, config.monitored_ranges))
     return oriented_flows(flows, monitored, catalog.service_ports())
 
 

@@ -30,6 +30,10 @@ Flows touching no monitored range are dropped here.
 
 from __future__ import annotations
 
+import ipaddress
+import operator
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -47,9 +51,26 @@ def range_prefixes(spark: SparkSession, ranges: tuple[MonitoredRange, ...]) -> D
     return prefix_table(spark, [(cidr, {"range_name": r.name}) for r in ranges for cidr in r.cidrs], schema)
 
 
-def monitored_addresses(flows: DataFrame, prefixes: DataFrame) -> DataFrame:
-    """(ip, range_name) for every distinct address of `flows` inside a monitored range."""
-    addresses = flows.select(F.col("src_ip").alias("ip")).union(flows.select(F.col("dst_ip").alias("ip"))).distinct()
+def may_be_monitored(ip: Column, ranges: tuple[MonitoredRange, ...]) -> Column:
+    """Whether the address `ip` may lie in a monitored range, from its text alone: an IPv4
+    address starting as a monitored network does (its whole fixed octets, "175.45." for
+    175.45.176.0/22), any IPv6 address where a range is IPv6. Addresses are keyed from their
+    canonical text only (`flowlake.silver.addresses.ip_key`), which this test cannot miss."""
+    networks = [ipaddress.ip_network(cidr, strict=False) for r in ranges for cidr in r.cidrs]
+    prefixes = sorted({"".join(octet + "." for octet in str(n.network_address).split(".")[:n.prefixlen // 8])
+                       for n in networks if n.version == 4})
+    tests = [ip.startswith(prefix) for prefix in prefixes] + [ip.contains(":")] * any(n.version == 6 for n in networks)
+    return reduce(operator.or_, tests, F.lit(False))
+
+
+def monitored_addresses(flows: DataFrame, ranges: tuple[MonitoredRange, ...], prefixes: DataFrame) -> DataFrame:
+    """(ip, range_name) for every distinct address of `flows` inside a monitored range (`ranges`,
+    as the prefix table `prefixes`)."""
+    # Both sides from one read of the flows (a union of the two columns read them twice), and
+    # only addresses whose text may be monitored made distinct and matched: most of a flow's
+    # addresses are remote ones (BENCHMARKS.md, "2026-12-02 18:20").
+    addresses = (flows.select(F.explode(F.array("src_ip", "dst_ip")).alias("ip"))
+                 .where(may_be_monitored(F.col("ip"), ranges)).distinct())
     return longest_prefix_match(addresses, "ip", prefixes).where("range_name IS NOT NULL")
 
 
