@@ -47,7 +47,9 @@ from flowlake.reports.reproduce import (
     MANIFEST, REPRODUCED, Manifest, ManifestError, compare_files, parse_manifest, recorded_settings,
 )
 from flowlake.reports.pseudonyms import pseudonym_key, pseudonymised, pseudonymises
-from flowlake.reports.trend import build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity
+from flowlake.reports.trend import (
+    TREND_COLUMNS, build_trend_report, host_day_bytes, monthly_hosts, weekday_hour_activity,
+)
 from flowlake.silver.service_catalog import configured_catalog
 from flowlake.periods import REPORT_NAMES, ReportWindow, report_window
 from flowlake.stages import (
@@ -149,11 +151,16 @@ def report_body(config: Config, window: ReportWindow, frames: dict[str, DataFram
     settings = config.reports
     if window.name == "trend":
         refuse_empty(usage, window, "gold.service_usage_daily")
-        silver = started_inside(in_window(frames["flows"], window.start, window.end))
-        served = in_window(frames["served_daily"], window.start, window.end).toPandas()
-        report = build_trend_report(window, usage, monthly_hosts(silver).toPandas(),
-                                    weekday_hour_activity(silver, settings.local_timezone).toPandas(), served,
-                                    host_day_bytes(silver).toPandas(), settings, provenance)
+        # The window's silver rows are read once for the trend's four aggregates (each scanned
+        # six months of files, BENCHMARKS.md, "2026-12-02 18:20"), only the columns they use kept.
+        silver = started_inside(in_window(frames["flows"], window.start, window.end)).select(*TREND_COLUMNS).cache()
+        try:
+            served = in_window(frames["served_daily"], window.start, window.end).toPandas()
+            report = build_trend_report(window, usage, monthly_hosts(silver).toPandas(),
+                                        weekday_hour_activity(silver, settings.local_timezone).toPandas(), served,
+                                        host_day_bytes(silver).toPandas(), settings, provenance)
+        finally:
+            silver.unpersist()
         check_shares(report)
         return report
     if window.name == "overseas":

@@ -133,6 +133,10 @@ def headlines(monthly: pd.DataFrame, shift_from: str, shift_to: str) -> list[str
     return lines
 
 
+# The silver columns the trend's aggregates read (`host_day_bytes`, `weekday_hour_activity`, `monthly_hosts`).
+TREND_COLUMNS = ("range_name", "day", "ts", "internal_ip", "category", "bytes", "flows")
+
+
 def host_day_bytes(silver: DataFrame) -> DataFrame:
     """Per range, day, internal host and category: bytes (estimates); what the bootstrap resamples."""
     return silver.groupBy("range_name", "day", "internal_ip", "category").agg(F.sum("bytes").alias("bytes"))
